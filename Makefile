@@ -1,0 +1,46 @@
+# The two commands: `make run` and `make test`. Everything they need is installed here.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+EMBEDDED := $(BIN)/python -m saas.embedded
+
+.PHONY: run test install lint typecheck pytest lock bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@echo "==> installing dependencies into $(VENV) (first run takes a minute)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --progress-bar off -r requirements.lock
+	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	@$(EMBEDDED) $(BIN)/python -m saas.devrun
+
+test: install lint typecheck pytest
+
+lint: install
+	@echo "==> ruff"
+	@$(BIN)/ruff check .
+
+typecheck: install
+	@echo "==> mypy"
+	@$(BIN)/mypy
+
+pytest: install
+	@echo "==> pytest"
+	@$(EMBEDDED) $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: install
+	@$(EMBEDDED) $(BIN)/python bench/signup.py
+
+# Re-pin every dependency after editing pyproject.toml.
+lock: install
+	@$(BIN)/pip-compile --quiet --strip-extras --extra dev --extra embedded --no-emit-index-url --no-emit-find-links --allow-unsafe \
+		--output-file requirements.lock pyproject.toml
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,67 @@
+"""Middleware that must see a request before, or a response after, everything else."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from http import HTTPStatus
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from saas.errors import error_body
+from saas.health import health_response
+
+logger = logging.getLogger(__name__)
+
+
+class HealthCheckMiddleware:
+    """Answers `/healthz` before host checks and tenant lookup.
+
+    Load balancers and container health checks probe by IP or by an internal name that is
+    no tenant's domain; the answer must not depend on the Host header.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path in ("/healthz", "/healthz/"):
+            return health_response()
+        return self.get_response(request)
+
+
+class ApiErrorMiddleware:
+    """Every error under `/api/` is JSON, including Django's own 404, 405 and 500 pages."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith("/api/") or response.status_code < 400:
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        return self._as_json(response)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith("/api/"):
+            return None
+        logger.exception("Unhandled error on %s %s", request.method, request.path)
+        body = error_body("Internal server error.", "server_error")
+        return JsonResponse(body, status=500)
+
+    @staticmethod
+    def _as_json(response: HttpResponse) -> HttpResponse:
+        phrase = HTTPStatus(response.status_code).phrase
+        code = phrase.lower().replace(" ", "_")
+        replacement = HttpResponse(
+            json.dumps(error_body(f"{phrase}.", code)),
+            status=response.status_code,
+            content_type="application/json",
+        )
+        for header in ("Allow", "WWW-Authenticate", "Retry-After"):
+            if header in response:
+                replacement[header] = response[header]
+        return replacement

@@ -1,0 +1,5 @@
+"""`/api/v1/` routes, the same on the public host and on every agency's host."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,13 @@
+"""The public host: signup, the platform operator's admin, API docs, and the API itself (a
+token names its tenant, so API calls to the public host act in the token's agency)."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/", include("saas.urls_api")),
+]
