@@ -117,6 +117,8 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "saas.wsgi.application"
+# API paths have no trailing slash; a redirect would drop a POST body.
+APPEND_SLASH = False
 
 # --- Database ------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@localhost:5432/postgres")

@@ -1,0 +1,75 @@
+"""Parsing of the API's own value types: instants with an offset, money, wall-clock times."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+from zoneinfo import available_timezones
+
+from rest_framework import serializers
+
+MAX_FUTURE = timedelta(minutes=5)
+
+
+@lru_cache(maxsize=1)
+def known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def parse_instant(value: Any) -> datetime:
+    """ISO 8601 with an offset; an instant without one is ambiguous and refused."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("Expected an ISO 8601 instant with an offset, e.g. 2026-03-01T12:00:00Z.")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"Not a valid ISO 8601 instant: {value!r}.") from exc
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("The instant has no offset: add Z or +HH:MM.")
+    return parsed
+
+
+def parse_amount(value: Any, *, places: int) -> Decimal:
+    """A positive decimal with at most `places` decimals, read from its exact text."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValueError("Expected a decimal number or a decimal string.")
+    try:
+        amount = Decimal(value.strip() if isinstance(value, str) else value)
+    except InvalidOperation as exc:
+        raise ValueError(f"Not a decimal number: {value!r}.") from exc
+    if not amount.is_finite():
+        raise ValueError("NaN and Infinity are not amounts.")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -places:
+        raise ValueError(f"At most {places} decimal places.")
+    if amount.adjusted() >= 12:
+        raise ValueError("Amount too large.")
+    return amount
+
+
+class InstantField(serializers.Field):
+    """An ISO 8601 instant that must carry its offset."""
+
+    def to_internal_value(self, data: Any) -> datetime:
+        try:
+            return parse_instant(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+def validate_timezone(name: str) -> None:
+    if name not in known_timezones():
+        raise serializers.ValidationError(f"Unknown IANA time zone: {name!r}.")
+
+
+def money_field(**kwargs: Any) -> serializers.DecimalField:
+    """A budget: at most 2 decimals, never negative, null for no cap."""
+    return serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal("0"), allow_null=True,
+        required=False, **kwargs,
+    )

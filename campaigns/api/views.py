@@ -1,0 +1,184 @@
+"""Brand, campaign, schedule, status and history endpoints: parse, call a service, render."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, viewsets
+from rest_framework import status as http
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from campaigns import clock, selectors, services
+from campaigns.api.serializers import (
+    AtQuerySerializer,
+    BrandSerializer,
+    CampaignSerializer,
+    HistorySerializer,
+    ScheduleSerializer,
+    evaluation_body,
+    money,
+)
+from campaigns.models import Brand, Campaign, StatusChange
+
+AT_PARAMETER = OpenApiParameter(
+    "at", str, description="Evaluate at this ISO 8601 instant (what-if; changes nothing)."
+)
+
+
+class Conflict(exceptions.APIException):
+    status_code = http.HTTP_409_CONFLICT
+    default_detail = "Conflict."
+    default_code = "conflict"
+
+
+def requested_instant(request: Request) -> datetime:
+    """`?at=` for what-if reads, else now: the edge where the clock is read."""
+    query = AtQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data.get("at") or timezone.now()
+
+
+class EditViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+    mixins.UpdateModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet[Any],
+):
+    http_method_names = ["get", "post", "patch", "delete", "put", "head", "options"]
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if request.method == "PUT" and self.action == "update":
+            raise exceptions.MethodNotAllowed("PUT")
+        return super().update(request, *args, **kwargs)
+
+
+class BrandViewSet(EditViewSet):
+    serializer_class = BrandSerializer
+    queryset = Brand.objects.order_by("id")
+
+    def perform_create(self, serializer: BaseSerializer[Brand]) -> None:
+        serializer.instance = services.create_brand(
+            dict(serializer.validated_data), now=timezone.now()
+        )
+
+    def perform_update(self, serializer: BaseSerializer[Brand]) -> None:
+        assert serializer.instance is not None
+        try:
+            services.update_brand(
+                serializer.instance, dict(serializer.validated_data), now=timezone.now()
+            )
+        except services.HasSpend as exc:
+            raise Conflict(str(exc)) from exc
+
+    def perform_destroy(self, instance: Brand) -> None:
+        try:
+            services.delete_brand(instance)
+        except services.HasSpend as exc:
+            raise Conflict(str(exc)) from exc
+
+    @extend_schema(parameters=[AT_PARAMETER], responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def status(self, request: Request, pk: str) -> Response:
+        brand = self.get_object()
+        at = requested_instant(request)
+        current = selectors.snapshot(at, brand_ids=[brand.pk])
+        evaluations = current.evaluate_all()
+        spend = current.brands[brand.pk]
+        paused = sum(1 for e in evaluations.values() if not e.can_run)
+        remaining = selectors.brand_remaining(brand, spend)
+        return Response({
+            "brand": brand.pk,
+            "local_time": at.astimezone(selectors.zone(brand.timezone)).isoformat(),
+            "spend": {"today": money(spend.today), "month": money(spend.month)},
+            "remaining": {"daily": money(remaining[0]), "monthly": money(remaining[1])},
+            "campaigns": {"active": len(evaluations) - paused, "paused": paused},
+        })
+
+
+class CampaignViewSet(EditViewSet):
+    serializer_class = CampaignSerializer
+
+    def get_queryset(self) -> QuerySet[Campaign]:
+        campaigns = Campaign.objects.order_by("id")
+        brand = self.request.query_params.get("brand")
+        if brand is not None and self.action == "list":
+            if not brand.isdigit():
+                raise exceptions.ValidationError({"brand": ["Expected a brand id."]})
+            campaigns = campaigns.filter(brand_id=int(brand))
+        return campaigns
+
+    def perform_create(self, serializer: BaseSerializer[Campaign]) -> None:
+        serializer.instance = services.create_campaign(
+            dict(serializer.validated_data), now=timezone.now()
+        )
+
+    def perform_update(self, serializer: BaseSerializer[Campaign]) -> None:
+        assert serializer.instance is not None
+        serializer.instance = services.update_campaign(
+            serializer.instance, dict(serializer.validated_data), now=timezone.now()
+        )
+
+    def perform_destroy(self, instance: Campaign) -> None:
+        try:
+            services.delete_campaign(instance)
+        except services.HasSpend as exc:
+            raise Conflict(str(exc)) from exc
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        campaign = services.set_manual_pause(self.get_object(), True, now=timezone.now())
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(request=None, responses=CampaignSerializer)
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        campaign = services.set_manual_pause(self.get_object(), False, now=timezone.now())
+        return Response(CampaignSerializer(campaign).data)
+
+    @extend_schema(parameters=[AT_PARAMETER], responses={200: dict})
+    @action(detail=True, methods=["get"])
+    def status(self, request: Request, pk: str) -> Response:
+        campaign = self.get_object()
+        at = requested_instant(request)
+        evaluation = selectors.snapshot(at, brand_ids=[campaign.brand_id]).evaluate(campaign.pk)
+        return Response({
+            "campaign": campaign.pk,
+            "status": campaign.status,
+            "pause_reasons": list(campaign.pause_reasons),
+            "evaluation": evaluation_body(evaluation),
+        })
+
+    @extend_schema(responses=HistorySerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, pk: str) -> Response:
+        campaign = self.get_object()
+        changes = StatusChange.objects.filter(campaign_id=campaign.pk).order_by("-id")
+        page = self.paginate_queryset(changes)
+        return self.get_paginated_response(
+            HistorySerializer(page, many=True).data  # type: ignore[arg-type]
+        )
+
+    @extend_schema(request=ScheduleSerializer, responses=ScheduleSerializer)
+    @action(detail=True, methods=["get", "put"])
+    def schedule(self, request: Request, pk: str) -> Response:
+        campaign = self.get_object()
+        if request.method == "PUT":
+            body = ScheduleSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            windows = [
+                clock.Window(w["day_of_week"], w["start"], w["end"])
+                for w in body.validated_data["windows"]
+            ]
+            services.set_schedule(campaign, windows, now=timezone.now())
+        return Response({"windows": [
+            {"day_of_week": w.day_of_week, "start": clock.format_hhmm(w.start_minute),
+             "end": clock.format_hhmm(w.end_minute)}
+            for w in campaign.windows.order_by("day_of_week", "start_minute")
+        ]})

@@ -1,0 +1,163 @@
+"""Budget data of one agency, in its own schema: brands, campaigns, schedules, the spend ledger,
+running totals by local day and month, and the status history."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import Q
+
+
+def budget_field() -> models.DecimalField:
+    """A cap: two decimals, null for none."""
+    return models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+
+class Status(models.TextChoices):
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class Cause(models.TextChoices):
+    SPEND = "spend"
+    JOB = "job"
+    MANUAL = "manual"
+    EDIT = "edit"
+
+
+class Brand(models.Model):
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, help_text="IANA zone; days and months are its own.")
+    currency = models.CharField(max_length=3, default="USD")
+    daily_budget = budget_field()
+    monthly_budget = budget_field()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(daily_budget__gte=0), name="brand_daily_budget_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_budget__gte=0), name="brand_monthly_budget_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Campaign(models.Model):
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="campaigns")
+    name = models.CharField(max_length=200)
+    daily_budget = budget_field()
+    monthly_budget = budget_field()
+    dayparting = models.BooleanField(default=False)
+    # The user's own switch; only /resume clears it, never the system.
+    manual_paused = models.BooleanField(default=False)
+    # Written only by campaigns.status.
+    status = models.CharField(max_length=6, choices=Status.choices, default=Status.ACTIVE)
+    pause_reasons = ArrayField(models.CharField(max_length=32), default=list, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(daily_budget__gte=0), name="campaign_daily_budget_gte_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(monthly_budget__gte=0), name="campaign_monthly_budget_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ScheduleWindow(models.Model):
+    """A weekly wall-clock window in the brand's zone; `end_minute` < `start_minute` runs past
+    midnight, 1440 is "24:00"."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="windows")
+    day_of_week = models.PositiveSmallIntegerField()
+    start_minute = models.PositiveSmallIntegerField()
+    end_minute = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["campaign_id", "day_of_week", "start_minute"]
+        constraints = [
+            models.CheckConstraint(condition=Q(day_of_week__lte=6), name="window_day_of_week"),
+            models.CheckConstraint(condition=Q(start_minute__lt=1440), name="window_start"),
+            models.CheckConstraint(
+                condition=Q(end_minute__gte=1, end_minute__lte=1440), name="window_end"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"day {self.day_of_week} {self.start_minute}-{self.end_minute}"
+
+
+class Spend(models.Model):
+    """The append-only ledger. Written only by campaigns.ledger."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="spends")
+    amount = models.DecimalField(max_digits=18, decimal_places=6)
+    occurred_at = models.DateTimeField()
+    local_day = models.DateField()
+    event_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    # SHA-256 of the request as the client meant it, to tell a retry from a different body.
+    request_hash = models.CharField(max_length=64, blank=True, default="")
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="spend_amount_gt_0")]
+        indexes = [models.Index(fields=["campaign", "occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.amount} on campaign {self.campaign_id} at {self.occurred_at}"
+
+
+class Period(models.TextChoices):
+    DAY = "d"
+    MONTH = "m"
+
+
+class SpendTotal(models.Model):
+    """Spend per campaign per local day ('d') and local month ('m', keyed by its first day),
+    kept by atomic upserts in the transaction that writes the spend."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="totals")
+    period = models.CharField(max_length=1, choices=Period.choices)
+    period_start = models.DateField()
+    amount = models.DecimalField(max_digits=24, decimal_places=6)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "period", "period_start"], name="spend_total_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.period} {self.period_start}: {self.amount}"
+
+
+class StatusChange(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="history")
+    at = models.DateTimeField()
+    from_status = models.CharField(max_length=6, choices=Status.choices)
+    to_status = models.CharField(max_length=6, choices=Status.choices)
+    reasons = ArrayField(models.CharField(max_length=32), default=list)
+    cause = models.CharField(max_length=6, choices=Cause.choices)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["campaign", "-id"])]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.from_status} -> {self.to_status} ({self.cause})"

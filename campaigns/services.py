@@ -1,0 +1,95 @@
+"""Writes to brands, campaigns and schedules. Each edit re-decides the affected campaigns at
+once (cause `edit`) in the same transaction, under the brand's lock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from campaigns import clock, status
+from campaigns.models import Brand, Campaign, Cause, ScheduleWindow, Spend
+
+
+class HasSpend(Exception):
+    """Deleting this would lose recorded spend: the ledger is never lost."""
+
+
+def create_brand(data: dict[str, Any], *, now: datetime) -> Brand:
+    with transaction.atomic():
+        return Brand.objects.create(**data)
+
+
+def update_brand(brand: Brand, data: dict[str, Any], *, now: datetime) -> Brand:
+    with transaction.atomic():
+        status.lock_brands([brand.pk])
+        if "timezone" in data and data["timezone"] != brand.timezone and _brand_has_spend(brand):
+            raise HasSpend("The time zone of a brand with recorded spend cannot change.")
+        for name, value in data.items():
+            setattr(brand, name, value)
+        brand.save()
+        status.decide_locked(now, cause=Cause.EDIT, brand_ids=[brand.pk])
+    return brand
+
+
+def delete_brand(brand: Brand) -> None:
+    with transaction.atomic():
+        status.lock_brands([brand.pk])
+        if _brand_has_spend(brand):
+            raise HasSpend("This brand has recorded spend; it cannot be deleted.")
+        brand.delete()
+
+
+def _brand_has_spend(brand: Brand) -> bool:
+    return Spend.objects.filter(campaign__brand_id=brand.pk).exists()
+
+
+def create_campaign(data: dict[str, Any], *, now: datetime) -> Campaign:
+    with transaction.atomic():
+        status.lock_brands([data["brand"].pk])
+        campaign = Campaign.objects.create(**data)
+        status.decide_locked(now, cause=Cause.EDIT, brand_ids=[campaign.brand_id])
+    campaign.refresh_from_db()
+    return campaign
+
+
+def update_campaign(campaign: Campaign, data: dict[str, Any], *, now: datetime) -> Campaign:
+    data = {k: v for k, v in data.items() if k != "brand"}
+    with transaction.atomic():
+        status.lock_brands([campaign.brand_id])
+        Campaign.objects.filter(pk=campaign.pk).update(**data)
+        status.decide_locked(now, cause=Cause.EDIT, brand_ids=[campaign.brand_id])
+    campaign.refresh_from_db()
+    return campaign
+
+
+def delete_campaign(campaign: Campaign) -> None:
+    with transaction.atomic():
+        status.lock_brands([campaign.brand_id])
+        if Spend.objects.filter(campaign_id=campaign.pk).exists():
+            raise HasSpend("This campaign has recorded spend; it cannot be deleted.")
+        campaign.delete()
+
+
+def set_schedule(campaign: Campaign, windows: Sequence[clock.Window], *, now: datetime) -> None:
+    with transaction.atomic():
+        status.lock_brands([campaign.brand_id])
+        ScheduleWindow.objects.filter(campaign_id=campaign.pk).delete()
+        ScheduleWindow.objects.bulk_create(
+            ScheduleWindow(campaign_id=campaign.pk, day_of_week=w.day_of_week,
+                           start_minute=w.start, end_minute=w.end)
+            for w in windows
+        )
+        status.decide_locked(now, cause=Cause.EDIT, brand_ids=[campaign.brand_id])
+
+
+def set_manual_pause(campaign: Campaign, paused: bool, *, now: datetime) -> Campaign:
+    """The user's own switch: pause adds `manual`, resume removes it; nothing else does."""
+    with transaction.atomic():
+        status.lock_brands([campaign.brand_id])
+        Campaign.objects.filter(pk=campaign.pk).update(manual_paused=paused)
+        status.decide_locked(now, cause=Cause.MANUAL, brand_ids=[campaign.brand_id])
+    campaign.refresh_from_db()
+    return campaign

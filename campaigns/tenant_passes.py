@@ -1,0 +1,56 @@
+"""Running the pass for every agency (the command) or dispatching it (the Celery beat task)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from django.conf import settings
+from django_tenants.utils import schema_context
+
+from campaigns.jobs import PassResult, run_pass
+from tenants.models import Agency
+
+logger = logging.getLogger(__name__)
+
+
+def ready_agencies(slug: str | None = None) -> list[tuple[str, str]]:
+    """(slug, schema) of every agency whose schema exists, the public one excluded."""
+    agencies = Agency.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
+    if slug:
+        agencies = agencies.filter(slug=slug)
+    existing = _existing_schemas()
+    return [(a.slug, a.schema_name) for a in agencies.order_by("id") if a.schema_name in existing]
+
+
+def _existing_schemas() -> set[str]:
+    from saas.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nspname FROM pg_namespace")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def run_for_schema(schema: str, at: datetime) -> PassResult:
+    with schema_context(schema):
+        return run_pass(at)
+
+
+def run_all_tenants(
+    at: datetime, *, slug: str | None = None,
+    on_result: Callable[[str, PassResult | None], None] | None = None,
+) -> list[PassResult]:
+    """One pass per agency; a failing agency is logged with its slug and does not stop the rest."""
+    results = []
+    for agency_slug, schema in ready_agencies(slug):
+        try:
+            result: PassResult | None = run_for_schema(schema, at)
+        except Exception:
+            logger.exception("jobs pass failed for agency %s", agency_slug)
+            result = None
+        if on_result:
+            on_result(agency_slug, result)
+        if result is not None:
+            results.append(result)
+    return results

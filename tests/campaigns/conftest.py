@@ -1,0 +1,102 @@
+"""An agency with an all-scopes token, and a small JSON client for its API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from saas.db import connection
+from tenants.models import Agency, ApiToken, Domain
+from tenants.tokens import generate_token
+
+
+@dataclass
+class Api:
+    """JSON calls to one agency's API, as its token."""
+
+    client: Client
+    token: str
+    agency: Agency
+
+    def _headers(self) -> dict[str, str]:
+        return {"HTTP_AUTHORIZATION": f"Bearer {self.token}"}
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(f"/api/v1/{path}", params, **self._headers())
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.client.post(f"/api/v1/{path}", json.dumps(body or {}),
+                                content_type="application/json", **self._headers())
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.client.patch(f"/api/v1/{path}", json.dumps(body),
+                                 content_type="application/json", **self._headers())
+
+    def put(self, path: str, body: Any) -> Any:
+        return self.client.put(f"/api/v1/{path}", json.dumps(body),
+                               content_type="application/json", **self._headers())
+
+    def delete(self, path: str) -> Any:
+        return self.client.delete(f"/api/v1/{path}", **self._headers())
+
+    def ok(self, response: Any, status: int = 200) -> Any:
+        assert response.status_code == status, response.content
+        return response.json() if response.content else None
+
+    def brand(self, **fields: Any) -> dict[str, Any]:
+        fields.setdefault("name", "Brand")
+        fields.setdefault("timezone", "UTC")
+        return self.ok(self.post("brands", fields), 201)
+
+    def campaign(self, brand: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        fields.setdefault("name", "Campaign")
+        return self.ok(self.post("campaigns", {"brand": brand["id"], **fields}), 201)
+
+    def spend(self, campaign: dict[str, Any], amount: str, **fields: Any) -> dict[str, Any]:
+        return self.ok(self.post("spend", {"campaign": campaign["id"], "amount": amount,
+                                           **fields}), 201)
+
+    def status(self, campaign: dict[str, Any], at: str | None = None) -> dict[str, Any]:
+        params = {"at": at} if at else {}
+        return self.ok(self.get(f"campaigns/{campaign['id']}/status", **params))
+
+    def run_jobs(self, now: str) -> None:
+        call_command("run_jobs", now=now, tenant=self.agency.slug, stdout=_Null())
+
+
+class _Null:
+    def write(self, text: str) -> None:
+        pass
+
+
+def make_tenant(slug: str) -> tuple[Agency, str]:
+    agency = Agency(schema_name=slug.replace("-", "_"), slug=slug, name=slug.title())
+    agency.save()
+    Domain.objects.create(domain=f"{slug}.{settings.BASE_DOMAIN}", tenant=agency)
+    token = generate_token()
+    ApiToken.objects.create(agency=agency, name="test", prefix=token.prefix,
+                            secret_hash=token.secret_hash, scopes=["read", "write", "spend:write"])
+    return agency, token.plaintext
+
+
+@pytest.fixture
+def api(db: None) -> Iterator[Api]:
+    connection.set_schema_to_public()  # requests leave the connection in their tenant
+    agency, token = make_tenant("engine-test")
+    client = Client(HTTP_HOST=f"{agency.slug}.{settings.BASE_DOMAIN}")
+    yield Api(client=client, token=token, agency=agency)
+    connection.set_schema_to_public()
+
+
+@pytest.fixture
+def in_tenant(api: Api) -> Iterator[Agency]:
+    with schema_context(api.agency.schema_name):
+        yield api.agency
