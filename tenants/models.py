@@ -5,6 +5,10 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.postgresql_backend.base import _check_schema_name
+from django_tenants.utils import get_creation_fakes_migrations, schema_exists
+
+from saas.db import connection
 
 SCOPES = ("read", "write", "spend:write")
 
@@ -25,6 +29,43 @@ class Agency(TenantMixin):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool:
+        """Clone the migrated template schema, with nothing else in the way.
+
+        django-tenants' own path re-installs its `clone_schema()` SQL function (dropping and
+        recreating a shared type, which makes concurrent signups contend) and then replays a fake
+        `migrate` that has nothing to record: the clone already carries the template's
+        `django_migrations`. `migrate` installs the function and keeps the template current
+        (tenants.signals), so here one statement suffices. Without a template or the function
+        (a database `migrate` has not prepared yet) the library's path runs instead.
+        """
+        template = self.get_base_schema() if get_creation_fakes_migrations() else False
+        if not (sync_schema and template and _clone_function_installed()
+                and schema_exists(template)):
+            return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        _check_schema_name(self.schema_name)
+        connection.set_schema_to_public()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT public.clone_schema(%s, %s, %s)",
+                [template, self.schema_name, self.clone_mode],
+            )
+        return True
+
+
+def _clone_function_installed() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE n.nspname = 'public' AND p.proname = 'clone_schema')"
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 class Domain(DomainMixin):

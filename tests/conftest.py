@@ -5,10 +5,16 @@ that speak to the public host or to an agency's host."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import settings
 from django.test import Client
+
+if TYPE_CHECKING:
+    from tenants.models import Agency
 
 if not os.environ.get("DATABASE_URL"):
     raise pytest.UsageError(
@@ -20,3 +26,66 @@ if not os.environ.get("DATABASE_URL"):
 @pytest.fixture
 def public_client() -> Client:
     return Client(HTTP_HOST=settings.BASE_DOMAIN)
+
+
+# --- Agencies ------------------------------------------------------------------------------
+# An agency made inside a `django_db` test lives in the test's transaction: its schema (cloned
+# from the template by transactional DDL), rows and users all roll back with it.
+
+AGENCY_PASSWORD = "correct-Horse-battery-9"
+
+
+@dataclass(frozen=True)
+class SignedUpAgency:
+    agency: Agency
+    domain: str
+    token: str  # plaintext of the signup token (all scopes)
+    email: str
+    password: str
+
+    def client(self, token: str | None = None, **headers: Any) -> Client:
+        """A client on this agency's host, sending `token` (default: the signup token)."""
+        return agency_api_client(self.domain, self.token if token is None else token, **headers)
+
+
+def agency_api_client(host: str, token: str | None, **headers: Any) -> Client:
+    if token:
+        headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {token}")
+    return Client(HTTP_HOST=host, **headers)
+
+
+@pytest.fixture
+def make_agency(db: None) -> Callable[..., SignedUpAgency]:
+    """`make_agency(slug="acme", name=..., email=..., password=...)`: sign up one more agency."""
+    from tenants.services import create_agency
+
+    def make(
+        slug: str = "acme",
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        password: str = AGENCY_PASSWORD,
+    ) -> SignedUpAgency:
+        email = email or f"owner@{slug}.example"
+        result = create_agency(name=name or slug.title(), slug=slug, email=email,
+                               password=password)
+        return SignedUpAgency(result.agency, result.domain, result.token, email, password)
+
+    return make
+
+
+@pytest.fixture
+def agency(make_agency: Callable[..., SignedUpAgency]) -> SignedUpAgency:
+    return make_agency("acme")
+
+
+@pytest.fixture
+def agency_client(agency: SignedUpAgency) -> Client:
+    """A client on the agency's host, without a token (pages, admin)."""
+    return Client(HTTP_HOST=agency.domain)
+
+
+@pytest.fixture
+def api_client(agency: SignedUpAgency) -> Client:
+    """A client on the agency's host that sends its all-scopes token."""
+    return agency.client()

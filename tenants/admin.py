@@ -1,0 +1,89 @@
+"""The platform operator's view of the agency registry, on the public host's admin only.
+
+Agencies, domains and tokens live in the public schema, which is on every tenant's search
+path: without the public-host check below, an agency's superuser would see every agency in
+its own admin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.http import HttpRequest
+from django_tenants.admin import TenantAdminMixin
+
+from saas.db import connection
+from tenants.models import Agency, ApiToken, Domain
+
+
+def on_public_host() -> bool:
+    return bool(connection.schema_name == settings.PUBLIC_SCHEMA_NAME)
+
+
+class PublicHostOnlyAdmin(admin.ModelAdmin):
+    """Visible and usable only in the public host's admin."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return on_public_host() and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return on_public_host() and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return on_public_host() and super().has_add_permission(request, *args)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return on_public_host() and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return on_public_host() and super().has_delete_permission(request, obj)
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+
+
+@admin.register(Agency)
+class AgencyAdmin(TenantAdminMixin, PublicHostOnlyAdmin):
+    list_display = ["name", "slug", "primary_domain", "created_at"]
+    search_fields = ["name", "slug", "domains__domain"]
+    readonly_fields = ["schema_name", "created_at"]
+    inlines = [DomainInline]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("domains")
+
+    @admin.display(description="domain")
+    def primary_domain(self, agency: Agency) -> str:
+        domains = [d.domain for d in agency.domains.all() if d.is_primary]
+        return domains[0] if domains else "-"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The slug names the schema; it cannot change once the schema exists.
+        return [*self.readonly_fields, "slug"] if obj else self.readonly_fields
+
+
+@admin.register(Domain)
+class DomainAdmin(PublicHostOnlyAdmin):
+    list_display = ["domain", "tenant", "is_primary"]
+    search_fields = ["domain", "tenant__slug"]
+    list_select_related = ["tenant"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(PublicHostOnlyAdmin):
+    """Tokens can be looked at and revoked, never created or read back here."""
+
+    list_display = ["name", "prefix", "agency", "scopes", "created_at", "last_used_at",
+                    "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "agency__slug"]
+    list_select_related = ["agency"]
+    fields = ["agency", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["agency", "name", "prefix", "scopes", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # a token's plaintext must reach its owner: create tokens through the API

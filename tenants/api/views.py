@@ -1,0 +1,127 @@
+"""Signup and token endpoints: parse, call tenants.services, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from saas.db import connection
+from tenants import services
+from tenants.api.serializers import (
+    CreatedTokenSerializer,
+    SignupRequestSerializer,
+    SignupResponseSerializer,
+    TokenCreateSerializer,
+    TokenSerializer,
+)
+from tenants.auth import TokenUser
+from tenants.models import ApiToken
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Conflict."
+    default_code = "conflict"
+
+
+def as_api_validation_error(error: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(error, "error_dict"):
+        return exceptions.ValidationError(error.message_dict)
+    return exceptions.ValidationError({"non_field_errors": error.messages})
+
+
+def signup_response(result: services.SignupResult) -> dict[str, Any]:
+    return {
+        "tenant": {
+            "name": result.agency.name,
+            "slug": result.agency.slug,
+            "domain": result.domain,
+        },
+        "admin_url": result.admin_url,
+        "token": result.token,
+    }
+
+
+class SignupView(GenericAPIView):
+    """Create an agency. Only on the public host, and the only endpoint without a token."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    serializer_class = SignupRequestSerializer
+
+    @extend_schema(responses={201: SignupResponseSerializer}, auth=[])
+    def post(self, request: Request) -> Response:
+        if connection.schema_name != settings.PUBLIC_SCHEMA_NAME:
+            raise Http404
+        serializer = SignupRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = services.create_agency(**serializer.validated_data)
+        except DjangoValidationError as error:
+            raise as_api_validation_error(error) from error
+        except services.SlugTaken as error:
+            raise Conflict(str(error)) from error
+        body = SignupResponseSerializer(signup_response(result)).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+def current_agency(request: Request) -> Any:
+    user = request.user
+    assert isinstance(user, TokenUser)  # HasTokenScope let only token users through
+    return user.agency
+
+
+class TokenListView(GenericAPIView):
+    serializer_class = TokenSerializer
+
+    def get_queryset(self) -> Any:
+        return ApiToken.objects.filter(
+            agency=current_agency(self.request), revoked_at__isnull=True
+        ).order_by("-id")
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(TokenSerializer(page, many=True).data)
+
+    @extend_schema(request=TokenCreateSerializer, responses={201: CreatedTokenSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = TokenCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            token, plaintext = services.create_token(
+                current_agency(request),
+                serializer.validated_data["name"],
+                serializer.validated_data["scopes"],
+            )
+        except DjangoValidationError as error:
+            raise as_api_validation_error(error) from error
+        token.token = plaintext  # type: ignore[attr-defined]
+        return Response(CreatedTokenSerializer(token).data, status=status.HTTP_201_CREATED)
+
+
+class TokenDetailView(GenericAPIView):
+    serializer_class = TokenSerializer
+
+    def get_queryset(self) -> Any:
+        return ApiToken.objects.filter(
+            agency=current_agency(self.request), revoked_at__isnull=True
+        )
+
+    def get(self, request: Request, token_id: int) -> Response:
+        token = get_object_or_404(self.get_queryset(), pk=token_id)
+        return Response(TokenSerializer(token).data)
+
+    def delete(self, request: Request, token_id: int) -> Response:
+        if not services.revoke_token(current_agency(request), token_id):
+            raise Http404
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,146 @@
+"""Signup and API tokens: the only code that creates agencies and tokens.
+
+Views, the signup page and the admin call these; they never re-implement them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from accounts.models import User
+from tenants.models import SCOPES, Agency, ApiToken, Domain
+from tenants.tokens import generate_token
+
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{2,29}\Z")
+RESERVED_SLUGS = frozenset({"public", "www", "admin", "api", "static", "media"})
+SIGNUP_TOKEN_NAME = "Signup token"
+
+
+class SlugTaken(Exception):
+    """Another agency already has this slug."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"The slug {slug!r} is already taken.")
+        self.slug = slug
+
+
+@dataclass(frozen=True)
+class SignupResult:
+    agency: Agency
+    domain: str
+    admin_url: str
+    token: str  # plaintext, shown once
+
+
+def validate_slug(slug: str) -> None:
+    """The contract's slug rule; raises ValidationError on the field `slug`."""
+    if not SLUG_PATTERN.match(slug):
+        raise ValidationError(
+            {"slug": "Use 3 to 30 characters: a lowercase letter first, then lowercase "
+                     "letters, digits or '-'."}
+        )
+    if slug in RESERVED_SLUGS or slug.startswith("pg_") or slug.startswith("pg-"):
+        raise ValidationError({"slug": f"The slug {slug!r} is reserved."})
+
+
+def schema_name_for(slug: str) -> str:
+    """One-to-one (slugs have no '_'), and never `_tenant_template` (slugs start a-z)."""
+    return slug.replace("-", "_")
+
+
+def tenant_domain(slug: str) -> str:
+    return f"{slug}.{settings.BASE_DOMAIN}"
+
+
+def tenant_url(domain: str, path: str = "/") -> str:
+    scheme = "https" if settings.HTTPS else "http"
+    return f"{scheme}://{domain}{path}"
+
+
+def create_agency(*, name: str, slug: str, email: str, password: str) -> SignupResult:
+    """Create an agency with its schema, domain, first (admin) user and an all-scopes token.
+
+    Everything happens in one transaction (PostgreSQL DDL is transactional), so a failure at any
+    step leaves no schema, row or user behind. A taken slug is decided by the unique constraint,
+    not by a prior lookup: of two concurrent signups for one slug exactly one succeeds.
+    """
+    validate_slug(slug)
+    try:
+        validate_password(password, User(email=email))
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from error
+    with transaction.atomic():
+        agency = _insert_agency(name=name, slug=slug)
+        domain = Domain.objects.create(domain=tenant_domain(slug), tenant=agency, is_primary=True)
+        # The schema is cloned only once the row (and so the slug) is ours.
+        agency.create_schema(check_if_exists=False, verbosity=0)
+        with tenant_context(agency):
+            User.objects.create_superuser(email=email, password=password)
+        _, plaintext = create_token(agency, SIGNUP_TOKEN_NAME, SCOPES)
+    return SignupResult(
+        agency=agency,
+        domain=domain.domain,
+        admin_url=tenant_url(domain.domain, "/admin/"),
+        token=plaintext,
+    )
+
+
+def _insert_agency(*, name: str, slug: str) -> Agency:
+    agency = Agency(name=name, slug=slug, schema_name=schema_name_for(slug))
+    # The schema is created explicitly by the caller, inside its transaction, after the insert.
+    agency.auto_create_schema = False
+    try:
+        with transaction.atomic():
+            # Agency.save()'s own case-insensitive pre-check is racy; the constraint decides.
+            agency.save()
+    except IntegrityError as exc:
+        raise SlugTaken(slug) from exc
+    except ValidationError as exc:
+        if Agency.objects.filter(schema_name=agency.schema_name).exists():
+            raise SlugTaken(slug) from exc
+        raise
+    return agency
+
+
+def normalize_scopes(scopes: Iterable[str]) -> list[str]:
+    """Unique scopes in the canonical order; unknown or none: ValidationError on `scopes`."""
+    wanted = set(scopes)
+    unknown = sorted(wanted - set(SCOPES))
+    if unknown:
+        raise ValidationError({"scopes": f"Unknown scopes: {', '.join(unknown)}."})
+    if not wanted:
+        raise ValidationError({"scopes": "Give at least one scope."})
+    return [scope for scope in SCOPES if scope in wanted]
+
+
+def create_token(agency: Agency, name: str, scopes: Iterable[str]) -> tuple[ApiToken, str]:
+    """A new token; its plaintext is returned here once and stored only as a hash."""
+    new = generate_token()
+    token = ApiToken.objects.create(
+        agency=agency,
+        name=name,
+        prefix=new.prefix,
+        secret_hash=new.secret_hash,
+        scopes=normalize_scopes(scopes),
+    )
+    return token, new.plaintext
+
+
+def revoke_token(agency: Agency, token_id: int) -> bool:
+    """Revoke one of this agency's live tokens; False if it has no such token.
+
+    Every request looks its token up in the database, so this takes effect at once everywhere.
+    """
+    updated = ApiToken.objects.filter(
+        agency=agency, pk=token_id, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+    return updated > 0

@@ -1,0 +1,159 @@
+"""`POST /api/v1/signup`: the contract's shape, slug rules, conflicts and all-or-nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django_tenants.utils import schema_exists
+
+from tenants import services
+from tenants.models import Agency, ApiToken, Domain
+
+GOOD = {"name": "Acme Media", "slug": "acme", "email": "Boss@Acme.example",
+        "password": "correct-Horse-battery-9"}
+
+
+def signup(client: Client, **changes: Any) -> Any:
+    return client.post("/api/v1/signup", {**GOOD, **changes}, content_type="application/json")
+
+
+@pytest.mark.django_db
+def test_signup_returns_tenant_admin_url_and_a_working_token(public_client: Client) -> None:
+    response = signup(public_client)
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    domain = f"acme.{settings.BASE_DOMAIN}"
+    assert body["tenant"] == {"name": "Acme Media", "slug": "acme", "domain": domain}
+    assert body["admin_url"] == f"http://{domain}/admin/"
+    assert set(body) == {"tenant", "admin_url", "token"}
+    tokens = Client(HTTP_HOST=domain, HTTP_AUTHORIZATION=f"Bearer {body['token']}")
+    listed = tokens.get("/api/v1/tokens").json()["results"]
+    assert listed[0]["scopes"] == ["read", "write", "spend:write"]
+    assert schema_exists("acme")
+
+
+@pytest.mark.django_db
+def test_slug_with_dashes_gets_a_schema_with_underscores(public_client: Client) -> None:
+    assert signup(public_client, slug="big-agency-1").status_code == 201
+    agency = Agency.objects.get(slug="big-agency-1")
+    assert agency.schema_name == "big_agency_1"
+    assert schema_exists("big_agency_1")
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "", "ab", "a" * 31, "1abc", "-abc", "Acme", "ac_me", "ac me", "acmé", "acme.", "a/b/c",
+        "public", "www", "admin", "api", "static", "media", "pg_stuff", "pg-stuff",
+    ],
+)
+@pytest.mark.django_db
+def test_bad_or_reserved_slug_is_400_on_the_slug_field(public_client: Client, slug: str) -> None:
+    agencies = Agency.objects.count()
+    response = signup(public_client, slug=slug)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "validation_error"
+    assert "slug" in body["fields"]
+    assert Agency.objects.count() == agencies
+
+
+@pytest.mark.parametrize("slug", ["abc", "a" * 30, "a1-", "z-9-x"])
+@pytest.mark.django_db
+def test_slugs_at_the_edges_of_the_rule_are_accepted(public_client: Client, slug: str) -> None:
+    assert signup(public_client, slug=slug).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"email": "not-an-email"}, "email"),
+        ({"password": "short"}, "password"),
+        ({"password": "password123"}, "password"),
+        ({"name": ""}, "name"),
+    ],
+)
+@pytest.mark.django_db
+def test_bad_fields_are_400_naming_the_field(
+    public_client: Client, changes: dict[str, str], field: str
+) -> None:
+    response = signup(public_client, **changes)
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert not Agency.objects.filter(slug="acme").exists()
+
+
+@pytest.mark.django_db
+def test_missing_fields_are_400(public_client: Client) -> None:
+    response = public_client.post("/api/v1/signup", {}, content_type="application/json")
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"name", "slug", "email", "password"}
+
+
+@pytest.mark.django_db
+def test_taken_slug_is_409_and_changes_nothing(public_client: Client) -> None:
+    assert signup(public_client).status_code == 201
+    before = (Agency.objects.count(), Domain.objects.count(), ApiToken.objects.count())
+
+    response = signup(public_client, name="Impostor", email="x@impostor.example")
+
+    assert response.status_code == 409
+    assert response.json()["error"] == "conflict"
+    assert "acme" in response.json()["message"]
+    assert (Agency.objects.count(), Domain.objects.count(), ApiToken.objects.count()) == before
+    assert Agency.objects.get(slug="acme").name == "Acme Media"
+
+
+@pytest.mark.django_db
+def test_signup_on_a_tenant_host_is_404(make_agency: Callable[..., Any]) -> None:
+    existing = make_agency("acme")
+    response = signup(Client(HTTP_HOST=existing.domain), slug="other")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+    assert not Agency.objects.filter(slug="other").exists()
+
+
+@pytest.mark.django_db
+def test_signup_needs_no_token_and_ignores_a_bad_one() -> None:
+    client = Client(HTTP_HOST=settings.BASE_DOMAIN, HTTP_AUTHORIZATION="Bearer nonsense")
+    assert signup(client).status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_failed_signup_leaves_no_schema_domain_user_or_token(
+    public_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("token store down")
+
+    # The last step fails: the schema, agency, domain and user were already made.
+    monkeypatch.setattr(services, "create_token", fail)
+    with pytest.raises(RuntimeError):
+        services.create_agency(**GOOD)
+
+    assert not schema_exists("acme")
+    assert not Agency.objects.filter(slug="acme").exists()
+    assert not Domain.objects.filter(domain__startswith="acme.").exists()
+    assert not ApiToken.objects.filter(agency__slug="acme").exists()
+    monkeypatch.undo()
+    # ...and the slug is free again.
+    assert signup(public_client).status_code == 201
+
+
+# These two run in this order: an agency made in a `django_db` test is rolled back with it.
+@pytest.mark.django_db
+def test_rollback_probe_makes_an_agency(make_agency: Callable[..., Any]) -> None:
+    make_agency("rollback-probe")
+    assert schema_exists("rollback_probe")
+
+
+@pytest.mark.django_db
+def test_agency_made_in_an_earlier_test_is_gone_with_its_schema() -> None:
+    assert not schema_exists("rollback_probe")
+    assert not Agency.objects.filter(slug="rollback-probe").exists()
