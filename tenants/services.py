@@ -14,7 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_tenants.utils import tenant_context
+from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import User
 from tenants.models import SCOPES, Agency, ApiToken, Domain
@@ -78,7 +78,8 @@ def create_agency(*, name: str, slug: str, email: str, password: str) -> SignupR
         validate_password(password, User(email=email))
     except ValidationError as error:
         raise ValidationError({"password": error.messages}) from error
-    with transaction.atomic():
+    # Agencies are made from the public schema, whichever tenant the connection served last.
+    with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
         agency = _insert_agency(name=name, slug=slug)
         domain = Domain.objects.create(domain=tenant_domain(slug), tenant=agency, is_primary=True)
         # The schema is cloned only once the row (and so the slug) is ours.

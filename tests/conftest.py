@@ -5,7 +5,7 @@ that speak to the public host or to an agency's host."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,16 @@ if not os.environ.get("DATABASE_URL"):
         "DATABASE_URL is not set: run the suite with `make test` (which starts embedded "
         "PostgreSQL and Redis), or set DATABASE_URL and REDIS_URL."
     )
+
+
+@pytest.fixture(autouse=True)
+def _connection_starts_in_public() -> Iterator[None]:
+    """django-tenants keeps the last request's schema on the connection; tests start clean."""
+    from saas.db import connection
+
+    connection.set_schema_to_public()
+    yield
+    connection.set_schema_to_public()
 
 
 @pytest.fixture
@@ -49,15 +59,20 @@ class SignedUpAgency:
 
 
 def agency_api_client(host: str, token: str | None, **headers: Any) -> Client:
+    """A Client on `host` (overridable with HTTP_HOST=...) that sends `token` as Bearer."""
     if token:
         headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {token}")
-    return Client(HTTP_HOST=host, **headers)
+    headers.setdefault("HTTP_HOST", host)
+    return Client(**headers)
 
 
 @pytest.fixture
-def make_agency(db: None) -> Callable[..., SignedUpAgency]:
+def make_agency(db: None, settings: Any) -> Callable[..., SignedUpAgency]:
     """`make_agency(slug="acme", name=..., email=..., password=...)`: sign up one more agency."""
     from tenants.services import create_agency
+
+    # Hashing a password the production way takes ~0.2 s; the tests check who logs in, not that.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
     def make(
         slug: str = "acme",
