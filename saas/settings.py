@@ -198,7 +198,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Static files are served by the service itself from the installed apps (no collectstatic
 # step, no CDN): WhiteNoise finds them where they were installed.
 WHITENOISE_USE_FINDERS = True
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at")
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Security ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from campaigns import clock, rules
-from campaigns.api.fields import InstantField, money_field, validate_timezone
+from campaigns.api.fields import money_field, validate_timezone
 from campaigns.ledger import format_amount
 from campaigns.models import Brand, Campaign, StatusChange
 
@@ -252,10 +252,6 @@ class HistorySerializer(serializers.BaseSerializer[StatusChange]):
             "reasons": list(instance.reasons),
             "cause": instance.cause,
         }
-
-
-class AtQuerySerializer(serializers.Serializer[dict[str, Any]]):
-    at = InstantField(required=False)
 
 
 def money(value: Decimal | None) -> str | None:

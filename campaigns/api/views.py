@@ -16,8 +16,8 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from campaigns import clock, selectors, services
+from campaigns.api.fields import parse_instant
 from campaigns.api.serializers import (
-    AtQuerySerializer,
     BrandSerializer,
     CampaignSerializer,
     HistorySerializer,
@@ -40,9 +40,13 @@ class Conflict(exceptions.APIException):
 
 def requested_instant(request: Request) -> datetime:
     """`?at=` for what-if reads, else now: the edge where the clock is read."""
-    query = AtQuerySerializer(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data.get("at") or timezone.now()
+    raw = request.query_params.get("at")
+    if raw is None:
+        return timezone.now()
+    try:
+        return parse_instant(raw)
+    except ValueError as exc:
+        raise exceptions.ValidationError({"at": [str(exc)]}) from exc
 
 
 class EditViewSet(
