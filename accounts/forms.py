@@ -14,8 +14,8 @@ class UserAddForm(AdminUserCreationForm):
         fields = ("email",)
         field_classes: dict[str, type] = {}
 
-    def clean_username(self) -> None:
-        return None  # there is no username: the email identifies the user
+    def clean_username(self) -> str:
+        return ""  # there is no username field: the email identifies the user
 
     def clean_email(self) -> str:
         """Emails are stored lowercased, so uniqueness is checked the same way."""

@@ -157,3 +157,22 @@ def test_rollback_probe_makes_an_agency(make_agency: Callable[..., Any]) -> None
 def test_agency_made_in_an_earlier_test_is_gone_with_its_schema() -> None:
     assert not schema_exists("rollback_probe")
     assert not Agency.objects.filter(slug="rollback-probe").exists()
+
+
+@pytest.mark.django_db
+def test_the_template_schema_is_fully_migrated_and_never_a_tenant() -> None:
+    from django.db.migrations.executor import MigrationExecutor
+
+    from saas.db import connection
+
+    template = settings.TENANT_BASE_SCHEMA
+    assert schema_exists(template)
+    assert not Agency.objects.filter(schema_name=template).exists()
+    connection.set_schema(template, include_public=False)
+    try:
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        tenant_labels = {label.rsplit(".", 1)[-1] for label in settings.TENANT_APPS}
+        assert [m for m, _ in plan if m.app_label in tenant_labels] == []
+    finally:
+        connection.set_schema_to_public()
