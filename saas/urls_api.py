@@ -2,6 +2,9 @@
 
 from django.urls import URLPattern, URLResolver, include, path
 
+import saas.openapi  # noqa: F401  (registers the Bearer scheme with drf-spectacular)
+
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("tenants.api.urls")),
+    path("", include("campaigns.api.urls")),
 ]

@@ -243,14 +243,16 @@ class ScheduleSerializer(serializers.Serializer[dict[str, Any]]):
     windows = serializers.ListField(child=WindowSerializer(), max_length=200)
 
 
-class HistorySerializer(serializers.BaseSerializer[StatusChange]):
-    def to_representation(self, instance: StatusChange) -> dict[str, Any]:
+class HistorySerializer(serializers.Serializer[StatusChange]):
+    """`{"at", "from", "to", "reasons", "cause"}`: `from` is a Python keyword, hence get_fields."""
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {
-            "at": instance.at.isoformat(),
-            "from": instance.from_status,
-            "to": instance.to_status,
-            "reasons": list(instance.reasons),
-            "cause": instance.cause,
+            "at": serializers.DateTimeField(),
+            "from": serializers.CharField(source="from_status"),
+            "to": serializers.CharField(source="to_status"),
+            "reasons": serializers.ListField(child=serializers.CharField()),
+            "cause": serializers.CharField(),
         }
 
 

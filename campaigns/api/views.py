@@ -165,9 +165,8 @@ class CampaignViewSet(EditViewSet):
         campaign = self.get_object()
         changes = StatusChange.objects.filter(campaign_id=campaign.pk).order_by("-id")
         page = self.paginate_queryset(changes)
-        return self.get_paginated_response(
-            HistorySerializer(page, many=True).data  # type: ignore[arg-type]
-        )
+        rows = HistorySerializer(page, many=True)  # type: ignore[arg-type]
+        return self.get_paginated_response(rows.data)
 
     @extend_schema(request=ScheduleSerializer, responses=ScheduleSerializer)
     @action(detail=True, methods=["get", "put"])
