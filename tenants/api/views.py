@@ -89,6 +89,8 @@ class TokenListView(GenericAPIView):
             agency=current_agency(self.request), revoked_at__isnull=True
         ).order_by("-id")
 
+    # A list (paginated), not a retrieve: without this the schema names both token GETs alike.
+    @extend_schema(responses=TokenSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(TokenSerializer(page, many=True).data)
