@@ -20,9 +20,23 @@ class TenantOnlyAdmin(admin.ModelAdmin):
     """Budget data exists only in agency schemas, never on the public host's admin."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        if connection.schema_name == settings.PUBLIC_SCHEMA_NAME:
-            return False
-        return super().has_module_permission(request)
+        return not on_public_host() and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not on_public_host() and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not on_public_host() and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not on_public_host() and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not on_public_host() and super().has_delete_permission(request, obj)
+
+
+def on_public_host() -> bool:
+    return bool(connection.schema_name == settings.PUBLIC_SCHEMA_NAME)
 
 
 @admin.register(Brand)
@@ -52,9 +66,12 @@ class CampaignAdmin(TenantOnlyAdmin):
     readonly_fields = ["status", "pause_reasons", "status_changed_at", "manual_paused"]
     actions = ["pause", "resume"]
 
-    def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        services.update_campaign(obj, {}, now=timezone.now())
+    inlines = [WindowInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Re-decide after the caps and windows are saved, through the services."""
+        super().save_related(request, form, formsets, change)
+        services.update_campaign(form.instance, {}, now=timezone.now())
 
     @admin.action(description="Pause (manual)")
     def pause(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:

@@ -21,7 +21,9 @@ def assert_field_error(response: Any, field: str) -> None:
     assert field in body["fields"], body
 
 
-@pytest.mark.parametrize("timezone", ["Mars/Olympus", "", "utc+2", "../etc/passwd", "Europe/Pariss"])
+@pytest.mark.parametrize(
+    "timezone", ["Mars/Olympus", "", "utc+2", "../etc/passwd", "Europe/Pariss"]
+)
 def test_unknown_timezone_is_400(api: Api, timezone: str) -> None:
     assert_field_error(api.post("brands", {"name": "B", "timezone": timezone}), "timezone")
     assert api.ok(api.get("brands"))["count"] == 0

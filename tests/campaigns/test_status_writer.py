@@ -15,8 +15,8 @@ from django_tenants.utils import schema_context
 from campaigns import status
 from campaigns.models import Brand, Campaign, Cause, StatusChange
 from saas.db import connection
-from tests.campaigns.conftest import make_tenant
 from tenants.models import Agency
+from tests.campaigns.conftest import make_tenant
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -46,10 +46,13 @@ def test_two_transactions_deciding_one_campaign_give_one_transition(
 
     def decide() -> None:
         try:
-            with django_db_blocker.unblock(), schema_context(committed_agency.schema_name):
-                with transaction.atomic():
-                    barrier.wait(timeout=10)
-                    status.decide_locked(AT, cause=Cause.JOB, brand_ids=[brand.pk])
+            with (
+                django_db_blocker.unblock(),
+                schema_context(committed_agency.schema_name),
+                transaction.atomic(),
+            ):
+                barrier.wait(timeout=10)
+                status.decide_locked(AT, cause=Cause.JOB, brand_ids=[brand.pk])
         except BaseException as exc:  # surfaced below
             errors.append(exc)
         finally:
