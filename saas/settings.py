@@ -72,6 +72,7 @@ TENANT_APPS = [
     "django.contrib.admin",
     "axes",
     "campaigns",
+    "dashboard",  # no models: its pages are served on agency hosts only
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -123,7 +124,7 @@ APPEND_SLASH = False
 # --- Database ------------------------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://postgres@localhost:5432/postgres")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"]["ENGINE"] = "saas.postgresql_backend"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -163,6 +164,7 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+AXES_LOCKOUT_CALLABLE = "dashboard.views.locked_out"  # a readable page, not a bare 403
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
