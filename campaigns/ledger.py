@@ -1,12 +1,26 @@
-"""The only writer of spend: the ledger row, the local day and month totals, and the decision
-that follows, all in one transaction so the spend that uses up a budget answers paused."""
+"""The only writer of spend: the ledger rows, the local day and month totals, and the decision
+that follows, all in one transaction so the spend that uses up a budget answers paused.
+
+One set-based write path serves a single event and a batch of a thousand alike:
+
+1. lock the touched brands' rows in id order (this also checks that the campaigns exist), so
+   every decision about a brand sees the spend written before it and retries of one event
+   serialise;
+2. one statement inserts the events (`ON CONFLICT (event_id) DO NOTHING`: the unique constraint
+   decides which of two concurrent retries is first) and adds only the rows it actually
+   inserted to the day and month totals with one grouped atomic upsert;
+3. one `status.decide_locked` for the touched brands, under the locks already held.
+
+The query count depends on none of the batch size, the number of campaigns or brands.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,27 +41,53 @@ class SpendEvent:
     event_id: str | None
 
     def fingerprint(self) -> str:
-        """Same body, same fingerprint: what tells a retry from a different event."""
+        """Same body, same fingerprint: what tells a retry from a different event.
+
+        The amount and the instant are compared by value ("1.5" is "1.50", "13:00+01:00" is
+        "12:00Z"), so a client re-serialising its retry is still recognised as retrying.
+        """
         canonical = {
             "campaign": self.campaign_id,
             "amount": format(self.amount.normalize(), "f"),
-            "occurred_at": self.occurred_at.isoformat() if self.occurred_at else None,
+            "occurred_at": (
+                self.occurred_at.astimezone(UTC).isoformat() if self.occurred_at else None
+            ),
         }
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
 class UnknownCampaign(Exception):
-    pass
+    """A campaign id that is not one of this agency's campaigns."""
 
 
 class EventConflict(Exception):
     """The event_id was used before with a different body."""
+
+    def __init__(self, event_id: str | None, index: int | None = None) -> None:
+        super().__init__(event_id)
+        self.event_id = event_id
+        self.index = index  # position in a batch
+
+
+class InvalidBatch(Exception):
+    """Events that cannot be recorded, by index: nothing of the batch is stored."""
+
+    def __init__(self, errors: dict[int, dict[str, list[str]]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
 
 
 @dataclass(frozen=True)
 class Recorded:
     body: dict[str, Any]
     created: bool  # False: a retry, answered with the first response
+
+
+@dataclass(frozen=True)
+class BatchRecorded:
+    created: int
+    duplicates: int
+    campaigns: list[dict[str, Any]]  # {"id", "status", "pause_reasons"} of each touched one
 
 
 def format_amount(amount: Decimal) -> str:
@@ -57,104 +97,236 @@ def format_amount(amount: Decimal) -> str:
     return format(amount.normalize(), "f")
 
 
+def format_instant(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+# ORDER BY before FOR UPDATE: PostgreSQL locks rows in the order it returns them, so every
+# writer takes its brands' locks in id order and two batches cannot deadlock.
 LOCK_SQL = """
-SELECT b.id, b.timezone FROM campaigns_campaign c
+SELECT c.id, b.id, b.timezone FROM campaigns_campaign c
 JOIN campaigns_brand b ON b.id = c.brand_id
-WHERE c.id = %s FOR UPDATE OF b
+WHERE c.id = ANY(%s::bigint[])
+ORDER BY b.id
+FOR UPDATE OF b
 """
-INSERT_SQL = """
-INSERT INTO campaigns_spend
-    (campaign_id, amount, occurred_at, local_day, event_id, request_hash, created_at)
-VALUES (%s, %s, %s, %s, %s, %s, now())
-ON CONFLICT (event_id) DO NOTHING
-RETURNING id
+# The month of a spend is the month of its local day (clock.local_month), hence date_trunc.
+WRITE_SQL = """
+WITH inserted AS (
+    INSERT INTO campaigns_spend
+        (campaign_id, amount, occurred_at, local_day, event_id, request_hash, created_at)
+    SELECT *, now() FROM unnest(
+        %(campaigns)s::bigint[], %(amounts)s::numeric[], %(instants)s::timestamptz[],
+        %(days)s::date[], %(event_ids)s::text[], %(hashes)s::text[])
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING id, campaign_id, amount, local_day, event_id
+), totals AS (
+    INSERT INTO campaigns_spendtotal (campaign_id, period, period_start, amount)
+    SELECT campaign_id, 'd', local_day, sum(amount) FROM inserted GROUP BY 1, 3
+    UNION ALL
+    SELECT campaign_id, 'm', date_trunc('month', local_day)::date, sum(amount)
+    FROM inserted GROUP BY 1, 3
+    ON CONFLICT (campaign_id, period, period_start)
+    DO UPDATE SET amount = campaigns_spendtotal.amount + EXCLUDED.amount
+)
+SELECT id, event_id FROM inserted
 """
-TOTALS_SQL = """
-INSERT INTO campaigns_spendtotal (campaign_id, period, period_start, amount)
-VALUES (%(campaign)s, 'd', %(day)s, %(amount)s), (%(campaign)s, 'm', %(month)s, %(amount)s)
-ON CONFLICT (campaign_id, period, period_start)
-DO UPDATE SET amount = campaigns_spendtotal.amount + EXCLUDED.amount
+STORED_SQL = """
+SELECT s.event_id, s.request_hash, s.response, s.id, s.campaign_id, s.amount, s.occurred_at
+FROM campaigns_spend s WHERE s.event_id = ANY(%s::text[])
 """
+STATUSES_SQL = """
+SELECT id, status, pause_reasons FROM campaigns_campaign
+WHERE id = ANY(%s::bigint[]) ORDER BY id
+"""
+# The stored first response carries the campaign's status as decided in this transaction.
+REMEMBER_SQL = """
+UPDATE campaigns_spend s
+SET response = %(body)s::jsonb || jsonb_build_object('campaign_status', jsonb_build_object(
+    'status', c.status, 'pause_reasons', to_jsonb(c.pause_reasons)))
+FROM campaigns_campaign c
+WHERE s.id = %(spend)s AND c.id = s.campaign_id
+RETURNING c.status, c.pause_reasons
+"""
+
+
+@dataclass(frozen=True)
+class _Row:
+    """An event as it goes into the ledger."""
+
+    event: SpendEvent
+    occurred_at: datetime
+    local_day: date
+    request_hash: str
+
+
+def _lock(campaign_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """Lock the brands of the campaigns; {campaign id: (brand id, brand timezone)} of those
+    that exist in this agency."""
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_SQL, [sorted(set(campaign_ids))])
+        return {campaign: (brand, timezone) for campaign, brand, timezone in cursor.fetchall()}
+
+
+def _rows(events: Sequence[SpendEvent], zones: dict[int, tuple[int, str]],
+          now: datetime) -> list[_Row]:
+    rows = []
+    for event in events:
+        occurred_at = event.occurred_at or now
+        tz = selectors.zone(zones[event.campaign_id][1])
+        request_hash = event.fingerprint() if event.event_id else ""
+        rows.append(_Row(event, occurred_at, clock.local_day(occurred_at, tz), request_hash))
+    return rows
+
+
+def _write(rows: Sequence[_Row]) -> list[tuple[int, str | None]]:
+    """Insert the rows not yet in the ledger and add them to the totals: (id, event_id) of
+    each row inserted."""
+    params = {
+        "campaigns": [row.event.campaign_id for row in rows],
+        "amounts": [row.event.amount for row in rows],
+        "instants": [row.occurred_at for row in rows],
+        "days": [row.local_day for row in rows],
+        "event_ids": [row.event.event_id for row in rows],
+        "hashes": [row.request_hash for row in rows],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(WRITE_SQL, params)
+        return list(cursor.fetchall())
+
+
+def _stored(event_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(STORED_SQL, [list(event_ids)])
+        return {row[0]: row[1:] for row in cursor.fetchall()}
 
 
 def record_spend(event: SpendEvent, *, now: datetime) -> Recorded:
     """Record one spend and decide its brand at `now`; retries of an event_id are answered
     with the first response and counted once."""
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(LOCK_SQL, [event.campaign_id])
-            row = cursor.fetchone()
-            if row is None:
-                raise UnknownCampaign(event.campaign_id)
-            brand_id, timezone = row
-            occurred_at = event.occurred_at or now
-            tz = selectors.zone(timezone)
-            cursor.execute(
-                INSERT_SQL,
-                [
-                    event.campaign_id,
-                    event.amount,
-                    occurred_at,
-                    clock.local_day(occurred_at, tz),
-                    event.event_id,
-                    event.fingerprint() if event.event_id else "",
-                ],
-            )
-            inserted = cursor.fetchone()
-            if inserted is None:
-                return _replay(cursor, event)
-            cursor.execute(
-                TOTALS_SQL,
-                {
-                    "campaign": event.campaign_id,
-                    "amount": event.amount,
-                    "day": clock.local_day(occurred_at, tz),
-                    "month": clock.local_month(occurred_at, tz),
-                },
-            )
-        status.decide_locked(now, cause=Cause.SPEND, brand_ids=[brand_id])
-        body = _response(inserted[0], event, occurred_at, _campaign_status(event.campaign_id))
-        if event.event_id:
-            _remember_response(inserted[0], body)
+        zones = _lock([event.campaign_id])
+        if not zones:
+            raise UnknownCampaign(event.campaign_id)
+        (row,) = _rows([event], zones, now)
+        inserted = _write([row])
+        if not inserted:
+            return _replay(event)
+        spend_id = inserted[0][0]
+        status.decide_locked(now, cause=Cause.SPEND, brand_ids=[zones[event.campaign_id][0]])
+        body = {
+            "id": spend_id,
+            "campaign": event.campaign_id,
+            "amount": format_amount(event.amount),
+            "occurred_at": format_instant(row.occurred_at),
+            "event_id": event.event_id,
+        }
+        body["campaign_status"] = _status_remembered(spend_id, body)
         return Recorded(body=body, created=True)
 
 
-def _replay(cursor: Any, event: SpendEvent) -> Recorded:
-    cursor.execute(
-        "SELECT request_hash, response FROM campaigns_spend WHERE event_id = %s",
-        [event.event_id],
-    )
-    request_hash, response = cursor.fetchone()
-    if request_hash != event.fingerprint():
-        raise EventConflict(event.event_id)
-    body = json.loads(response) if isinstance(response, str) else response
-    return Recorded(body=body, created=False)
-
-
-def _campaign_status(campaign_id: int) -> dict[str, Any]:
+def _status_remembered(spend_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """The campaign's status now, stored with the response when there is an event_id, so a
+    retry gets it back as it was; one statement either way."""
+    if not body["event_id"]:
+        (campaign,) = _statuses([body["campaign"]])
+        return {"status": campaign["status"], "pause_reasons": campaign["pause_reasons"]}
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT status, pause_reasons FROM campaigns_campaign WHERE id = %s", [campaign_id]
-        )
+        cursor.execute(REMEMBER_SQL, {"body": json.dumps(body), "spend": spend_id})
         campaign_status, reasons = cursor.fetchone()
     return {"status": campaign_status, "pause_reasons": list(reasons)}
 
 
-def _remember_response(spend_id: int, body: dict[str, Any]) -> None:
+def _statuses(campaign_ids: Sequence[int]) -> list[dict[str, Any]]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE campaigns_spend SET response = %s WHERE id = %s", [json.dumps(body), spend_id]
-        )
+        cursor.execute(STATUSES_SQL, [sorted(set(campaign_ids))])
+        return [
+            {"id": campaign, "status": campaign_status, "pause_reasons": list(reasons)}
+            for campaign, campaign_status, reasons in cursor.fetchall()
+        ]
 
 
-def _response(
-    spend_id: int, event: SpendEvent, occurred_at: datetime, campaign_status: dict[str, Any]
-) -> dict[str, Any]:
+def _replay(event: SpendEvent) -> Recorded:
+    stored = _stored([event.event_id or ""])[event.event_id or ""]
+    request_hash, response, spend_id, campaign_id, amount, occurred_at = stored
+    if request_hash != event.fingerprint():
+        raise EventConflict(event.event_id)
+    if response is None:  # first recorded in a batch, which answers no body per event
+        response = _first_body(spend_id, campaign_id, amount, occurred_at, event.event_id)
+    body = json.loads(response) if isinstance(response, str) else response
+    return Recorded(body=body, created=False)
+
+
+def _first_body(spend_id: int, campaign_id: int, amount: Decimal, occurred_at: datetime,
+                event_id: str | None) -> dict[str, Any]:
+    (campaign,) = _statuses([campaign_id])
     return {
-        "id": spend_id,
-        "campaign": event.campaign_id,
-        "amount": format_amount(event.amount),
-        "occurred_at": occurred_at.isoformat().replace("+00:00", "Z"),
-        "event_id": event.event_id,
-        "campaign_status": campaign_status,
+        "id": spend_id, "campaign": campaign_id, "amount": format_amount(amount),
+        "occurred_at": format_instant(occurred_at.astimezone(UTC)), "event_id": event_id,
+        "campaign_status": {"status": campaign["status"],
+                            "pause_reasons": campaign["pause_reasons"]},
     }
+
+
+def record_batch(events: Sequence[SpendEvent], *, now: datetime) -> BatchRecorded:
+    """Record a batch all or nothing and decide the touched brands once, at `now`.
+
+    An event_id seen earlier in the batch or already in the ledger with the same body is a
+    duplicate: counted, not stored again. With a different body it is refused: within the batch
+    as an invalid event (InvalidBatch, the client's own batch contradicts itself), against the
+    ledger as EventConflict naming the index, like the single endpoint's 409.
+    """
+    unique, duplicates = _without_repeats(events)
+    with transaction.atomic():
+        zones = _lock([event.campaign_id for event in unique])
+        unknown = {
+            index: {"campaign": ["Unknown campaign."]}
+            for index, event in enumerate(events) if event.campaign_id not in zones
+        }
+        if unknown:
+            raise InvalidBatch(unknown)
+        rows = _rows(unique, zones, now)
+        inserted = _write(rows)
+        if len(inserted) < len(rows):
+            duplicates += _check_ledger_repeats(events, rows, inserted)
+        brand_ids = sorted({zones[event.campaign_id][0] for event in unique})
+        if inserted:
+            status.decide_locked(now, cause=Cause.SPEND, brand_ids=brand_ids)
+        campaigns = _statuses([event.campaign_id for event in unique])
+    return BatchRecorded(created=len(inserted), duplicates=duplicates, campaigns=campaigns)
+
+
+def _without_repeats(events: Sequence[SpendEvent]) -> tuple[list[SpendEvent], int]:
+    """The batch without the repeats of an event_id it already carries, and their number."""
+    first: dict[str, tuple[int, str]] = {}
+    unique: list[SpendEvent] = []
+    errors: dict[int, dict[str, list[str]]] = {}
+    for index, event in enumerate(events):
+        if event.event_id is None:
+            unique.append(event)
+            continue
+        fingerprint = event.fingerprint()
+        seen = first.setdefault(event.event_id, (index, fingerprint))
+        if seen[0] == index:
+            unique.append(event)
+        elif seen[1] != fingerprint:
+            errors[index] = {"event_id": [
+                f"Repeats the event_id of event {seen[0]} with a different body."]}
+    if errors:
+        raise InvalidBatch(errors)
+    return unique, len(events) - len(unique)
+
+
+def _check_ledger_repeats(events: Sequence[SpendEvent], rows: Sequence[_Row],
+                          inserted: Sequence[tuple[int, str | None]]) -> int:
+    """The rows the insert skipped were already in the ledger: retries (counted) when their
+    body is the same, else EventConflict naming the first such index in the batch."""
+    written = {event_id for _, event_id in inserted}
+    skipped = {row.event.event_id: row.request_hash for row in rows
+               if row.event.event_id is not None and row.event.event_id not in written}
+    stored = _stored(list(skipped))
+    for event_id, request_hash in skipped.items():
+        if stored[event_id][0] != request_hash:
+            index = next(i for i, event in enumerate(events) if event.event_id == event_id)
+            raise EventConflict(event_id, index)
+    return len(skipped)

@@ -1,13 +1,18 @@
-"""`POST /api/v1/spend`: parsed by hand (no serializer per event: this is the hot path)."""
+"""`POST /api/v1/spend` and `POST /api/v1/spend/batch`: parsed by hand (no serializer per
+event: this is the hot path), recorded by `campaigns.ledger`."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
+from rest_framework import status as http
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,8 +20,34 @@ from rest_framework.views import APIView
 from campaigns import ledger
 from campaigns.api.fields import MAX_FUTURE, parse_amount, parse_instant
 from campaigns.api.views import Conflict
+from saas.api import DecimalJSONParser
 
 EVENT_ID_MAX = 200
+BATCH_MAX = 1000
+
+
+class SpendJSONParser(DecimalJSONParser):
+    """The API's JSON, except that a bare NaN or Infinity token becomes a non-finite Decimal,
+    so the field that carries it is named in the 400 rather than the whole body refused."""
+
+    def parse(
+        self, stream: Any, media_type: str | None = None, parser_context: Any = None
+    ) -> Any:
+        parser_context = parser_context or {}
+        encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
+        try:
+            text = stream.read().decode(encoding)
+            return json.loads(text, parse_float=Decimal, parse_constant=Decimal)
+        except UnicodeDecodeError as exc:
+            raise exceptions.ParseError(f"The body is not valid {encoding} text.") from exc
+        except ValueError as exc:
+            raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = http.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = f"At most {BATCH_MAX} events per batch."
+    default_code = "payload_too_large"
 
 
 class InvalidEvent(Exception):
@@ -89,6 +120,7 @@ SPEND_REQUEST = inline_serializer("SpendRequest", {
 
 class SpendView(APIView):
     write_scope = "spend:write"
+    parser_classes = [SpendJSONParser]
 
     @extend_schema(request=SPEND_REQUEST, responses={201: dict, 200: dict}, examples=[
         OpenApiExample("spend", value={"campaign": 1, "amount": "12.50",
@@ -108,3 +140,71 @@ class SpendView(APIView):
         except ledger.EventConflict as exc:
             raise Conflict("This event_id was already used with a different body.") from exc
         return Response(recorded.body, status=201 if recorded.created else 200)
+
+
+SPEND_BATCH_REQUEST = inline_serializer("SpendBatchRequest", {
+    "events": serializers.ListField(child=SPEND_REQUEST, max_length=BATCH_MAX),
+})
+SPEND_BATCH_RESPONSE = inline_serializer("SpendBatchResponse", {
+    "created": serializers.IntegerField(),
+    "duplicates": serializers.IntegerField(),
+    "campaigns": serializers.ListField(child=inline_serializer("SpendBatchCampaign", {
+        "id": serializers.IntegerField(),
+        "status": serializers.CharField(),
+        "pause_reasons": serializers.ListField(child=serializers.CharField()),
+    })),
+})
+
+
+def parse_batch(raw: Any, *, now: datetime) -> list[ledger.SpendEvent]:
+    """Every event of a batch, or a 400 with the errors of all invalid ones by index."""
+    if not isinstance(raw, dict):
+        raise exceptions.ValidationError(
+            {"non_field_errors": ['Expected a JSON object: {"events": [...]}.']})
+    events = raw.get("events")
+    if not isinstance(events, list):
+        raise exceptions.ValidationError({"events": ["Expected a list of spend events."]})
+    if len(events) > BATCH_MAX:
+        raise PayloadTooLarge(f"At most {BATCH_MAX} events per batch; this one has "
+                              f"{len(events)}. Split it into several requests.")
+    parsed: list[ledger.SpendEvent] = []
+    errors: dict[int, dict[str, list[str]]] = {}
+    for index, event in enumerate(events):
+        try:
+            parsed.append(parse_event(event, now=now))
+        except InvalidEvent as exc:
+            errors[index] = exc.fields
+    if errors:
+        raise invalid_events(errors)
+    return parsed
+
+
+def invalid_events(errors: dict[int, dict[str, list[str]]]) -> exceptions.ValidationError:
+    return exceptions.ValidationError(
+        {"events": {str(index): fields for index, fields in sorted(errors.items())}})
+
+
+class SpendBatchView(APIView):
+    """All or nothing: one transaction, a fixed number of queries for up to 1000 events.
+
+    An event_id repeated within the batch with the same body counts as a duplicate; with a
+    different body the batch is invalid (400 at the repeat's index). An event_id already in
+    the ledger: same body, a duplicate; different body, 409 naming the index.
+    """
+
+    write_scope = "spend:write"
+    parser_classes = [SpendJSONParser]
+
+    @extend_schema(request=SPEND_BATCH_REQUEST, responses={200: SPEND_BATCH_RESPONSE})
+    def post(self, request: Request) -> Response:
+        now = timezone.now()
+        events = parse_batch(request.data, now=now)
+        try:
+            recorded = ledger.record_batch(events, now=now)
+        except ledger.InvalidBatch as exc:
+            raise invalid_events(exc.errors) from exc
+        except ledger.EventConflict as exc:
+            raise Conflict(f"Event {exc.index}: the event_id {exc.event_id!r} was already used "
+                           "with a different body; nothing of this batch was stored.") from exc
+        return Response({"created": recorded.created, "duplicates": recorded.duplicates,
+                         "campaigns": recorded.campaigns})

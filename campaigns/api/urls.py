@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from campaigns.api.spend import SpendView
+from campaigns.api.spend import SpendBatchView, SpendView
 from campaigns.api.views import BrandViewSet, CampaignViewSet
 
 
@@ -19,5 +19,6 @@ router.register("campaigns", CampaignViewSet, basename="campaign")
 
 urlpatterns = [
     path("spend", SpendView.as_view(), name="spend"),
+    path("spend/batch", SpendBatchView.as_view(), name="spend-batch"),
     *router.urls,
 ]
