@@ -1,9 +1,12 @@
 """Celery tasks: thin wrappers around campaigns.jobs.
 
 Beat fires `dispatch_passes` once a minute (schedule in the public schema, made by `migrate`).
-It enqueues one `run_tenant_pass` per agency whose schema is ready; tenant-schemas-celery carries
-the schema in the task's headers and switches the worker's connection to it, so any worker on
-any machine can take any agency's pass.
+It enqueues one `run_tenant_pass` per agency whose schema is ready. The app is
+tenant-schemas-celery's `CeleryApp`: publishing a task stores `connection.schema_name` in its
+`_schema_name` header, so each `run_tenant_pass` is sent from inside `schema_context(schema)`,
+and the worker switches its connection to that schema before the task runs. Any worker on any
+machine can take any agency's pass; agencies' passes are separate tasks, so one that fails
+stops nobody else.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -19,14 +23,16 @@ from campaigns.tenant_passes import ready_agencies
 from saas.db import connection
 
 logger = logging.getLogger(__name__)
-PASS_EXPIRES_SECONDS = 55  # a pass still queued when the next one is due is dropped
+# A pass still queued when the next one is due is dropped: the next one does the same work.
+PASS_EXPIRES_SECONDS = 55
 
 
 @shared_task(name="campaigns.dispatch_passes", ignore_result=True)
 def dispatch_passes() -> int:
+    """One `run_tenant_pass` per ready agency; runs in the public schema (beat sends it so)."""
     agencies = ready_agencies()
     for _slug, schema in agencies:
-        with schema_context(schema):
+        with schema_context(schema):  # the header carries the schema current at publish time
             run_tenant_pass.apply_async(expires=PASS_EXPIRES_SECONDS)
     return len(agencies)
 
@@ -35,11 +41,17 @@ def dispatch_passes() -> int:
 def run_tenant_pass() -> int:
     """The pass for the agency this task was sent for, as of the moment it runs."""
     schema = connection.schema_name
+    # tenant-schemas-celery set the connection to the Agency row (cached for
+    # CELERY_TASK_TENANT_CACHE_SECONDS), so the log can name the slug, not only the schema.
+    slug = getattr(connection.tenant, "slug", None) or schema
+    if schema == settings.PUBLIC_SCHEMA_NAME:
+        logger.error("jobs pass refused: the task carried no agency schema")
+        return 0
     try:
         result = run_pass(timezone.now())
     except Exception:
-        logger.exception("jobs pass failed for agency schema %s", schema)
+        logger.exception("jobs pass failed for agency %s (schema %s)", slug, schema)
         raise
     if result.transitions:
-        logger.info("agency %s: %d campaigns changed", schema, len(result.transitions))
+        logger.info("agency %s: %d campaigns changed", slug, len(result.transitions))
     return len(result.transitions)

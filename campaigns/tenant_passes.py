@@ -10,25 +10,39 @@ from django.conf import settings
 from django_tenants.utils import schema_context
 
 from campaigns.jobs import PassResult, run_pass
+from saas.db import connection
 from tenants.models import Agency
 
 logger = logging.getLogger(__name__)
 
 
+# The tables a pass reads and writes: a schema without all of them is not ready (an agency whose
+# schema is still being created or migrated gets its first pass once it is).
+PASS_TABLES = (
+    "campaigns_brand", "campaigns_campaign", "campaigns_schedulewindow", "campaigns_spendtotal",
+    "campaigns_statuschange",
+)
+
+
 def ready_agencies(slug: str | None = None) -> list[tuple[str, str]]:
-    """(slug, schema) of every agency whose schema exists, the public one excluded."""
+    """(slug, schema) of every agency whose schema is ready for a pass, the public one excluded.
+
+    Two queries whatever the number of agencies.
+    """
     agencies = Agency.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME)
     if slug:
         agencies = agencies.filter(slug=slug)
-    existing = _existing_schemas()
-    return [(a.slug, a.schema_name) for a in agencies.order_by("id") if a.schema_name in existing]
+    ready = _ready_schemas()
+    return [(a.slug, a.schema_name) for a in agencies.order_by("id") if a.schema_name in ready]
 
 
-def _existing_schemas() -> set[str]:
-    from saas.db import connection
-
+def _ready_schemas() -> set[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nspname FROM pg_namespace")
+        cursor.execute(
+            "SELECT schemaname FROM pg_catalog.pg_tables WHERE tablename = ANY(%s) "
+            "GROUP BY schemaname HAVING count(*) = %s",
+            [list(PASS_TABLES), len(PASS_TABLES)],
+        )
         return {row[0] for row in cursor.fetchall()}
 
 
