@@ -1,0 +1,51 @@
+"""Errors under /api/ are JSON, and the API docs are served by the service itself."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def assert_json_error(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    body = dict(response.json())
+    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["error"], str) and body["error"]
+    return body
+
+
+def test_unknown_api_path_is_404_with_a_json_message(public_client: Client) -> None:
+    assert_json_error(public_client.get("/api/v1/no-such-thing"), 404)
+    assert_json_error(public_client.get("/api/v2/"), 404)
+
+
+def test_wrong_method_is_405_json_naming_the_allowed_ones(public_client: Client) -> None:
+    response = public_client.post("/api/v1/schema/", {}, content_type="application/json")
+    assert_json_error(response, 405)
+    assert "GET" in response["Allow"]
+
+
+def test_schema_is_openapi_3(public_client: Client) -> None:
+    response = public_client.get("/api/v1/schema/", {"format": "json"})
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert schema["openapi"].startswith("3.")
+    assert any(path.startswith("/api/v1/") for path in schema["paths"])
+
+
+def test_docs_page_loads_its_scripts_and_styles_from_the_service(public_client: Client) -> None:
+    response = public_client.get("/api/v1/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', page)
+    assert assets, page
+    for asset in assets:
+        assert asset.startswith("/static/"), f"{asset} is not served by the service"
+        assert public_client.get(asset).status_code == 200, asset
