@@ -1,0 +1,26 @@
+"""The dashboard on an agency's host: `/`, its campaigns, and sign-in / sign-out."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from dashboard import views
+from dashboard.forms import EmailAuthenticationForm
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("campaigns/<int:pk>/", views.campaign_page, name="campaign"),
+    path("campaigns/<int:pk>/pause/", views.pause, name="pause"),
+    path("campaigns/<int:pk>/resume/", views.resume, name="resume"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="dashboard/login.html",
+            authentication_form=EmailAuthenticationForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(next_page="/login/"), name="logout"),
+]
