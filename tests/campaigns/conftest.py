@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -100,3 +101,30 @@ def api(db: None) -> Iterator[Api]:
 def in_tenant(api: Api) -> Iterator[Agency]:
     with schema_context(api.agency.schema_name):
         yield api.agency
+
+
+# --- Committed agencies, for threads --------------------------------------------------------
+# The `api` agency lives inside the test's transaction, which no other connection can see.
+# Tests that write from several threads (each with its own connection) need an agency that is
+# really committed; it is dropped (schema CASCADE, with its domain and token rows) afterwards.
+
+
+@pytest.fixture
+def committed_api(django_db_setup: None, django_db_blocker: Any) -> Iterator[Api]:
+    """An agency committed to the test database; the database stays open for the whole test,
+    threads included. Give each thread its own client: `thread_api(committed_api)`."""
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        agency, token = make_tenant(f"committed-{uuid.uuid4().hex[:8]}")
+        try:
+            yield thread_api(Api(client=Client(), token=token, agency=agency))
+        finally:
+            connection.close()  # the main thread's requests left it in the agency's schema
+            connection.set_schema_to_public()
+            agency.delete(force_drop=True)
+
+
+def thread_api(api: Api) -> Api:
+    """The same agency and token behind a new Client: one per thread."""
+    client = Client(HTTP_HOST=f"{api.agency.slug}.{settings.BASE_DOMAIN}")
+    return Api(client=client, token=api.token, agency=api.agency)
