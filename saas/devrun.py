@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import IO
 
@@ -55,20 +56,27 @@ def pump(name: str, stream: IO[str]) -> None:
         sys.stdout.flush()
 
 
+PUMPS: list[threading.Thread] = []
+
+
 def start(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start one process in a session of its own: Ctrl-C reaches only us, and we stop it."""
     process = subprocess.Popen(
         args, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     assert process.stdout is not None
-    threading.Thread(target=pump, args=(name, process.stdout), daemon=True).start()
+    pump_thread = threading.Thread(target=pump, args=(name, process.stdout), daemon=True)
+    pump_thread.start()
+    PUMPS.append(pump_thread)
     return process
 
 
 def processes(env: dict[str, str], port: str) -> dict[str, list[str]]:
     return {
+        # No control socket: its default path is per user, shared by every checkout's `make run`.
         "web": [str(BIN / "gunicorn"), "saas.wsgi:application", "--bind", f"0.0.0.0:{port}",
-                "--workers", "2", "--access-logfile", "-"],
+                "--workers", "2", "--access-logfile", "-", "--no-control-socket"],
         "worker": [str(BIN / "celery"), "-A", "saas", "worker", "--loglevel", "INFO",
                    "--concurrency", "2"],
         "beat": [str(BIN / "celery"), "-A", "saas", "beat", "--loglevel", "INFO"],
@@ -79,7 +87,7 @@ def print_welcome(env: dict[str, str], port: str) -> None:
     domain = env.get("BASE_DOMAIN", "localhost")
     lines = [
         "",
-        "Budget control is starting. Open:",
+        "Budget control is running. Open:",
         f"  API docs        http://{domain}:{port}/api/v1/docs/",
         f"  Sign up         http://{domain}:{port}/signup/",
         f"  Operator admin  http://{domain}:{port}/admin/  (python manage.py createsuperuser)",
@@ -88,8 +96,20 @@ def print_welcome(env: dict[str, str], port: str) -> None:
     demo = ROOT / ".data" / "demo.txt"
     if demo.exists():
         lines += ["", demo.read_text().rstrip()]
-    lines += ["", "Ctrl-C stops web, worker and beat.", ""]
+    lines += ["", "Ctrl-C stops everything: web, worker, beat, and the embedded PostgreSQL and "
+              "Redis.", ""]
     print("\n".join(lines), flush=True)
+
+
+def wait_until_serving(port: str, web: subprocess.Popen[str], timeout: float = 30.0) -> None:
+    """Return once /healthz answers (or the web process died, or time ran out)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and web.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
+                return
+        except OSError:  # not listening yet, or 503 while the broker connects
+            time.sleep(0.3)
 
 
 def stop_all(running: dict[str, subprocess.Popen[str]]) -> None:
@@ -101,6 +121,9 @@ def stop_all(running: dict[str, subprocess.Popen[str]]) -> None:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    for pump_thread in PUMPS:  # their last lines, before our own exit
+        pump_thread.join(timeout=2)
 
 
 def interrupt(signum: int, frame: object) -> None:
@@ -115,19 +138,35 @@ def main() -> int:
     if not demo_marker.exists() and (ROOT / "campaigns" / "management" / "commands" /
                                      "seed_demo.py").exists():
         manage(env, "seed_demo", "--output", str(demo_marker))
-    running = {name: start(name, args, env) for name, args in processes(env, port).items()}
-    print_welcome(env, port)
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
+    running: dict[str, subprocess.Popen[str]] = {}
+    exited: list[str] = []
     try:
-        while all(process.poll() is None for process in running.values()):
+        running = {name: start(name, args, env) for name, args in processes(env, port).items()}
+        wait_until_serving(port, running["web"])
+        print_welcome(env, port)
+        while not exited:
             time.sleep(0.5)
+            exited = [name for name, process in running.items() if process.poll() is not None]
     except KeyboardInterrupt:
         pass
     finally:
         print(f"{label('setup')}stopping web, worker and beat ...", flush=True)
         stop_all(running)
+    if exited:
+        print(f"{label('setup')}{', '.join(exited)} exited on its own; see its log above.",
+              file=sys.stderr, flush=True)
+        return 1
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C while migrating: nothing else is running yet
+        sys.exit(130)
+    except subprocess.CalledProcessError as error:  # its output above says what went wrong
+        print(f"{label('setup')}{' '.join(error.cmd[1:])} failed (exit {error.returncode})",
+              file=sys.stderr, flush=True)
+        sys.exit(1)

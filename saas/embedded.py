@@ -10,10 +10,12 @@ command ends. Where a URL is set, nothing embedded starts for it.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -29,6 +31,8 @@ def say(message: str) -> None:
 
 @contextmanager
 def embedded_postgres() -> Iterator[str]:
+    # pgserver keeps its lock file in the user's runtime dir and says so where none is set.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
     import pgserver  # only needed where no DATABASE_URL is set
 
     path = DATA_DIR / "postgres"
@@ -41,7 +45,8 @@ def embedded_postgres() -> Iterator[str]:
     try:
         yield url
     finally:
-        server.cleanup()
+        server.cleanup()  # stops the server unless another live process still uses it
+        say("PostgreSQL stopped")
 
 
 def free_port() -> int:
@@ -68,16 +73,34 @@ def redis_server_binary() -> str:
 
 
 def start_redis(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """A redis-server on loopback; tests use it too, to stop a broker for real."""
+    """A redis-server on loopback; tests use it too, to stop a broker for real.
+
+    It runs in a session of its own, so a Ctrl-C meant for the command does not stop the broker
+    under the worker's feet: the caller stops it, after the command has finished.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     args = [
         redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
         "--dir", str(data_dir), "--save", "60 1", "--appendonly", "no",
         "--protected-mode", "no", "--loglevel", "warning",
     ]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-    wait_for_port(port)
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for_port(port)
+    except RuntimeError:
+        stop_process(process)
+        raise
     return process
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextmanager
@@ -89,8 +112,8 @@ def embedded_redis() -> Iterator[str]:
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
+        say("Redis stopped")
 
 
 @contextmanager
@@ -115,6 +138,14 @@ def main(argv: list[str]) -> int:
         return 2
     with services() as env:
         process = subprocess.Popen(argv, env=env)
+
+        def forward(signum: int, frame: object) -> None:
+            # `kill`, a closed terminal or a container stop: pass it on, then clean up as usual.
+            if process.poll() is None:
+                process.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGHUP, forward)
         while True:
             try:
                 return process.wait()
