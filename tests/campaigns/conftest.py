@@ -112,7 +112,12 @@ def in_tenant(api: Api) -> Iterator[Agency]:
 @pytest.fixture
 def committed_api(django_db_setup: None, django_db_blocker: Any) -> Iterator[Api]:
     """An agency committed to the test database; the database stays open for the whole test,
-    threads included. Give each thread its own client: `thread_api(committed_api)`."""
+    threads included. Give each thread its own client: `thread_api(committed_api)`.
+
+    pytest-django creates the test database only for sessions with a `django_db` test, so a
+    module using this fixture needs one (else this refuses to touch the real database)."""
+    assert connection.settings_dict["NAME"].startswith("test_"), (
+        "no test database was set up: add a django_db test to this module")
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         agency, token = make_tenant(f"committed-{uuid.uuid4().hex[:8]}")

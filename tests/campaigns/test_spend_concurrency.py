@@ -1,0 +1,136 @@
+"""Spend under concurrency, through HTTP from threads with their own connections, on committed
+data: idempotent retries, exact totals, one transition, brand caps that cannot be slipped."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django_tenants.utils import schema_context
+
+from campaigns.models import Spend
+from saas.db import connection
+from tests.campaigns.conftest import Api, thread_api
+
+THREADS = 8
+
+
+def run_threads(api: Api, work: Callable[[Api, int], list[Any]],
+                count: int = THREADS) -> list[Any]:
+    """Run `work(own_api, n)` in `count` threads started together; their results, in order."""
+    barrier = threading.Barrier(count)
+    results: list[list[Any]] = [[] for _ in range(count)]
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            own = thread_api(api)
+            barrier.wait(timeout=30)
+            results[n] = work(own, n)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    return [result for per_thread in results for result in per_thread]
+
+
+def answers(responses: list[Any]) -> list[tuple[int, Any]]:
+    return [(r.status_code, r.json()) for r in responses]
+
+
+@pytest.mark.django_db
+def test_this_module_runs_on_the_test_database() -> None:
+    """Its django_db mark makes pytest-django create the test database even when only this
+    module runs: the committed agencies below must never land in a real one."""
+    assert connection.settings_dict["NAME"].startswith("test_")
+
+
+def test_eight_concurrent_retries_of_one_event_give_one_201_and_seven_identical_200s(
+    committed_api: Api,
+) -> None:
+    api = committed_api
+    campaign = api.campaign(api.brand())
+    event = {"campaign": campaign["id"], "amount": "3.25", "event_id": "retry-storm"}
+    results = answers(run_threads(api, lambda own, n: [own.post("spend", event)]))
+    assert sorted(code for code, _ in results) == [200] * 7 + [201]
+    first = next(body for code, body in results if code == 201)
+    assert all(body == first for _, body in results)
+    with schema_context(api.agency.schema_name):
+        assert Spend.objects.filter(event_id="retry-storm").count() == 1
+    assert api.status(campaign)["evaluation"]["spend"]["campaign_today"] == "3.25"
+
+
+def test_eight_writers_store_exactly_what_they_sent_and_pause_exactly_once(
+    committed_api: Api,
+) -> None:
+    api = committed_api
+    campaign = api.campaign(api.brand(), daily_budget="100.00")
+
+    def write(own: Api, n: int) -> list[Any]:
+        return [own.post("spend", {"campaign": campaign["id"], "amount": "1.00"})
+                for _ in range(25)]
+
+    responses = run_threads(api, write)
+    assert [r.status_code for r in responses] == [201] * 200
+    paused = [r.json() for r in responses
+              if r.json()["campaign_status"]["status"] == "paused"]
+    assert len(paused) == 101  # the 100th spend and every one after it
+    status = api.status(campaign)
+    assert status["evaluation"]["spend"]["campaign_today"] == "200.00"
+    assert status["pause_reasons"] == ["campaign_daily_budget"]
+    history = api.ok(api.get(f"campaigns/{campaign['id']}/history"))["results"]
+    assert [(h["from"], h["to"], h["cause"]) for h in history] == [("active", "paused", "spend")]
+
+
+def test_two_campaigns_of_one_brand_cannot_both_slip_past_its_cap(committed_api: Api) -> None:
+    """Each spend alone stays under the brand's cap and together they reach it: whichever is
+    decided second must see the first, so both end paused, in every round."""
+    api = committed_api
+    rounds = [api.brand(name=f"Brand {n}", daily_budget="10.00") for n in range(10)]
+    pairs = [(api.campaign(brand, name="A"), api.campaign(brand, name="B")) for brand in rounds]
+    together = threading.Barrier(2)
+
+    def write(own: Api, n: int) -> list[Any]:
+        responses = []
+        for pair in pairs:
+            together.wait(timeout=30)
+            responses.append(own.post("spend", {"campaign": pair[n]["id"], "amount": "6.00"}))
+        return responses
+
+    assert [r.status_code for r in run_threads(api, write, count=2)] == [201] * 20
+    for first, second in pairs:
+        for campaign in (first, second):
+            assert api.status(campaign)["pause_reasons"] == ["brand_daily_budget"], campaign
+
+
+def test_concurrent_batches_over_shared_brands_are_exact_and_never_deadlock(
+    committed_api: Api,
+) -> None:
+    api = committed_api
+    brands = [api.brand(name=f"Brand {n}", daily_budget="100000") for n in range(4)]
+    campaigns = [api.campaign(brand, name=f"C{n}") for brand in brands for n in range(2)]
+
+    def write(own: Api, n: int) -> list[Any]:
+        # Each thread walks the campaigns in its own order: locks are still taken by brand id.
+        order = campaigns[n % len(campaigns):] + campaigns[:n % len(campaigns)]
+        events = [{"campaign": c["id"], "amount": "0.25", "event_id": f"t{n}-b{b}-{i}"}
+                  for b in range(5) for i, c in enumerate(order * 10)]
+        return [own.post("spend/batch", {"events": events[b * 80:(b + 1) * 80]})
+                for b in range(5)]
+
+    responses = run_threads(api, write)
+    assert [r.status_code for r in responses] == [200] * 40
+    assert sum(r.json()["created"] for r in responses) == THREADS * 400
+    for campaign in campaigns:
+        spent = api.status(campaign)["evaluation"]["spend"]["campaign_today"]
+        assert Decimal(spent) == Decimal("0.25") * THREADS * 50
