@@ -17,7 +17,7 @@ from campaigns.models import Brand, Campaign, Period, SpendTotal, StatusChange
 from dashboard import display
 from dashboard.charts import BarChart, bar_chart
 
-HISTORY_LIMIT = 50
+HISTORY_LIMIT = 25
 CHART_DAYS = 30
 
 

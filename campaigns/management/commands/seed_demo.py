@@ -2,10 +2,10 @@
 
 "Demo Agency" (slug `demo`) gets a user, an API token, three brands in three time zones, eight
 campaigns with caps and dayparting, and 30 local days of spend. The spend is replayed in time
-order through the ledger (`ledger.record_spend`, deciding at each spend's own instant) with the
-periodic pass at every local midnight and window edge in between, so totals, statuses and status
-history are exactly what the service would have recorded live. A last jobs pass as of now sets
-today's statuses.
+order through the ledger (`ledger.record_batch`, decided at the instant a spend uses up a cap)
+with the periodic pass at every local midnight and window edge in between, so totals, statuses
+and status history are what the service would have recorded live. A last jobs pass as of now
+sets today's statuses.
 
 Idempotent: when the demo agency exists it only prints its details again (from FILE, which holds
 the password and token: they are shown only at creation, so keep FILE under the git-ignored
@@ -104,6 +104,7 @@ class Step:
     at: datetime
     campaign_id: int | None = None
     amount: Decimal = Decimal(0)
+    uses_up: bool = False  # this spend reaches a cap: the status changes at its instant
 
 
 class Replay:
@@ -181,7 +182,8 @@ class Replay:
                 continue
             for key, _ in limits:
                 spent[key] += amount
-            kept.append(Step(step.at, step.campaign_id, amount))
+            uses_up = any(cap is not None and spent[key] >= cap for key, cap in limits)
+            kept.append(Step(step.at, step.campaign_id, amount, uses_up=uses_up))
         return kept
 
     def _pass_instants(self) -> set[datetime]:
@@ -276,25 +278,37 @@ class Command(BaseCommand):
                                    clock.parse_hhmm(end, allow_24=True))
 
     def _replay(self, brand: Brand, replay: Replay) -> None:
-        """Each spend through the ledger at its own instant; a jobs pass at each boundary."""
+        """The spends through the ledger, a batch at a time, each batch decided at its last
+        spend; batches end where a spend uses up a cap and before each jobs pass, so every
+        status change is recorded at the instant it would have happened live."""
         steps = replay.steps()
         label = f"  {brand.name} ({brand.timezone})"
         self.stdout.write(f"{label:<42}", ending="")
-        shown = 0
-        spends = 0
+        pending: list[ledger.SpendEvent] = []
+        shown = spends = 0
         for index, step in enumerate(steps, start=1):
             if step.campaign_id is None:
+                self._flush(pending)
                 status.decide(step.at, cause=Cause.JOB, brand_ids=[brand.pk])
             else:
-                ledger.record_spend(
-                    ledger.SpendEvent(step.campaign_id, step.amount, step.at, None), now=step.at
-                )
+                pending.append(ledger.SpendEvent(step.campaign_id, step.amount, step.at, None))
                 spends += 1
+                if step.uses_up:
+                    self._flush(pending)
             while shown < index * DAYS // len(steps):
                 shown += 1
                 self.stdout.write(".", ending="")
                 self.stdout.flush()
+        self._flush(pending)
         self.stdout.write(f" {DAYS} days, {spends} spends")
+
+    @staticmethod
+    def _flush(pending: list[ledger.SpendEvent]) -> None:
+        if pending:
+            last = pending[-1].occurred_at
+            assert last is not None
+            ledger.record_batch(pending, now=last)
+            pending.clear()
 
     # --- output --------------------------------------------------------------------------
     @staticmethod
