@@ -13,13 +13,13 @@ WORKDIR /app
 
 # Dependencies first, in their own layer: it is rebuilt only when the metadata or the lock change.
 # With no packages copied yet, setuptools builds an empty distribution and pip installs its deps.
-COPY pyproject.toml requirements.lock README.md ./
-RUN pip install -c requirements.lock .
+COPY pyproject.toml requirements.lock README.md /tmp/deps/
+RUN pip install -c /tmp/deps/requirements.lock /tmp/deps && rm -rf /tmp/deps
 
 # Then the service itself. The source stays out of /app so imports come from the installed
 # package (the templates and static files it ships included), exactly as `pip install .` gives.
 COPY . /tmp/src
-RUN pip install --no-deps --force-reinstall -c requirements.lock /tmp/src \
+RUN pip install --no-deps --force-reinstall -c /tmp/src/requirements.lock /tmp/src \
     && cp /tmp/src/manage.py /app/manage.py \
     && rm -rf /tmp/src
 
