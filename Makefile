@@ -37,6 +37,11 @@ pytest: install
 bench: install
 	@$(EMBEDDED) $(BIN)/python bench/signup.py
 
+# Spend ingestion under gunicorn + wrk beside pgbench on the same PostgreSQL (needs wrk).
+.PHONY: bench-ingest
+bench-ingest: install
+	@$(EMBEDDED) $(BIN)/python bench/ingest.py $(BENCH_ARGS)
+
 # The periodic pass over 50 agencies x 100 campaigns, beside its 60 s period.
 .PHONY: bench-jobs
 bench-jobs: install

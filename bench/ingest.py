@@ -1,0 +1,342 @@
+"""Spend ingestion throughput under gunicorn, beside raw PostgreSQL doing the same minimal work.
+
+    make bench-ingest     # embedded PostgreSQL and Redis, or those at DATABASE_URL / REDIS_URL
+    python bench/ingest.py [--seconds 10] [--workers 4]
+
+The service runs under gunicorn (sync workers, DEBUG off) on 127.0.0.1 and `wrk` drives
+`POST /api/v1/spend` (16 connections, a new event_id every request) and
+`POST /api/v1/spend/batch` (1000 events a request). In the same run `pgbench` does the minimal
+work of an ingest on the same server, in a scratch schema whose tables copy the ledger's and the
+totals' (columns, indexes, constraints): insert the event and upsert its daily total, one
+transaction per event (16 clients) and one per 1000 events. It prints both rates and their
+ratios (events per second). Everything the run creates is dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-never-used-to-serve-anything")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django_tenants.utils import schema_context  # noqa: E402
+
+from campaigns.models import Brand, Campaign, Spend  # noqa: E402
+from saas.db import connection  # noqa: E402
+from saas.embedded import free_port  # noqa: E402
+from tenants.models import Agency  # noqa: E402
+from tenants.services import create_agency  # noqa: E402
+
+BRANDS = 16
+CAMPAIGNS_PER_BRAND = 4
+SINGLE_CONNECTIONS = 16
+BATCH_CONNECTIONS = 4
+BATCH_SIZE = 1000
+TARGETS = {"single": 0.15, "batch": 0.25}
+
+# --- wrk scripts: every request a new event_id (thread id + counter), campaigns in turn ---
+WRK_COMMON = """
+local counter = 0
+local campaigns = {%(campaigns)s}
+local headers = {["Content-Type"] = "application/json",
+                 ["Authorization"] = "Bearer %(token)s", ["Host"] = "%(host)s"}
+local threads = {}
+local thread_count = 0
+function setup(thread)
+  thread_count = thread_count + 1
+  thread:set("tid", thread_count .. "-" .. "%(run)s")
+  table.insert(threads, thread)
+end
+local function event()
+  counter = counter + 1
+  local campaign = campaigns[(counter %% #campaigns) + 1]
+  return string.format('{"campaign": %%d, "amount": "1.25", "event_id": "%%s-%%d"}',
+                       campaign, tid, counter)
+end
+local failures = 0
+function response(status, headers, body)
+  if status ~= %(expected)s then
+    failures = failures + 1
+    if failures <= 3 then io.stderr:write(status .. " " .. body .. "\\n") end
+  end
+end
+"""
+WRK_SINGLE = WRK_COMMON + """
+request = function()
+  return wrk.format("POST", "/api/v1/spend", headers, event())
+end
+"""
+WRK_BATCH = WRK_COMMON + """
+request = function()
+  local events = {}
+  for i = 1, %(batch)d do events[i] = event() end
+  return wrk.format("POST", "/api/v1/spend/batch", headers,
+                    '{"events": [' .. table.concat(events, ",") .. ']}')
+end
+"""
+
+# --- pgbench scripts: the same two statements, in a scratch schema -----------------------------
+PG_SINGLE = """
+\\set c random(1, {campaigns})
+BEGIN;
+INSERT INTO {schema}.spend (campaign_id, amount, occurred_at, local_day, event_id, request_hash,
+    created_at)
+VALUES (:c, 1.25, now(), current_date, gen_random_uuid()::text, '', now());
+INSERT INTO {schema}.total (campaign_id, period, period_start, amount)
+VALUES (:c, 'd', current_date, 1.25)
+ON CONFLICT (campaign_id, period, period_start)
+DO UPDATE SET amount = total.amount + EXCLUDED.amount;
+END;
+"""
+PG_BATCH = """
+BEGIN;
+WITH inserted AS (
+    INSERT INTO {schema}.spend (campaign_id, amount, occurred_at, local_day, event_id,
+        request_hash, created_at)
+    SELECT 1 + g % {campaigns}, 1.25, now(), current_date, gen_random_uuid()::text, '', now()
+    FROM generate_series(1, {batch}) g
+    RETURNING campaign_id, amount, local_day
+)
+INSERT INTO {schema}.total (campaign_id, period, period_start, amount)
+SELECT campaign_id, 'd', local_day, sum(amount) FROM inserted GROUP BY 1, 3
+ON CONFLICT (campaign_id, period, period_start)
+DO UPDATE SET amount = total.amount + EXCLUDED.amount;
+END;
+"""
+
+
+@dataclass(frozen=True)
+class Tenant:
+    agency: Agency
+    host: str
+    token: str
+    campaign_ids: list[int]
+
+
+def make_tenant(slug: str) -> Tenant:
+    """An agency with brands and campaigns that no cap will pause."""
+    created = create_agency(name="Bench ingest", slug=slug, email=f"owner@{slug}.test",
+                            password="bench-Password-42")
+    with schema_context(created.agency.schema_name):
+        brands = Brand.objects.bulk_create(
+            Brand(name=f"Brand {n}", timezone="Europe/Paris") for n in range(BRANDS))
+        campaigns = Campaign.objects.bulk_create(
+            Campaign(brand=brand, name=f"Campaign {n}")
+            for brand in brands for n in range(CAMPAIGNS_PER_BRAND))
+    connection.set_schema_to_public()
+    return Tenant(created.agency, created.domain, created.token, [c.pk for c in campaigns])
+
+
+def ledger_rows(tenant: Tenant) -> int:
+    with schema_context(tenant.agency.schema_name):
+        return Spend.objects.count()
+
+
+# --- The service under gunicorn -------------------------------------------------------------
+
+def start_gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, DEBUG="0", DJANGO_SETTINGS_MODULE="saas.settings")
+    args = [sys.executable, "-m", "gunicorn", "saas.wsgi:application", "--bind",
+            f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "sync",
+            "--log-level", "warning"]
+    server = subprocess.Popen(args, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return server
+        except OSError:
+            time.sleep(0.2)
+    stop(server)
+    raise RuntimeError("gunicorn did not answer /healthz within 30 s")
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)  # its own session: the master and its workers
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def smoke(tenant: Tenant, port: int) -> None:
+    """One spend through the API before any load, so a setup problem fails loudly."""
+    body = json.dumps({"campaign": tenant.campaign_ids[0], "amount": "0.01"}).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/spend", data=body, method="POST",
+        headers={"Host": tenant.host, "Authorization": f"Bearer {tenant.token}",
+                 "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201, response.read()
+
+
+def run_wrk(script: str, port: int, connections: int, seconds: int) -> float:
+    """Requests per second; fails the bench on any unexpected status."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        lua.write(script)
+    try:
+        threads = min(2, connections)
+        result = subprocess.run(
+            ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s",
+             "--timeout", "30s", "-s", lua.name, f"http://127.0.0.1:{port}"],
+            capture_output=True, text=True, timeout=seconds + 60, check=True)
+    finally:
+        os.unlink(lua.name)
+    if "Non-2xx" in result.stdout or "Socket errors" in result.stdout:
+        raise RuntimeError(f"wrk saw failures:\n{result.stdout}\n{result.stderr}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
+
+
+def wrk_script(tenant: Tenant, kind: str, run: str) -> str:
+    values = {
+        "campaigns": ",".join(map(str, tenant.campaign_ids)), "token": tenant.token,
+        "host": tenant.host, "run": run, "batch": BATCH_SIZE,
+        "expected": 201 if kind == "single" else 200,
+    }
+    return (WRK_SINGLE if kind == "single" else WRK_BATCH) % values
+
+
+def service_rate(tenant: Tenant, port: int, kind: str, seconds: int) -> float:
+    """Events per second stored through the API, counted in the ledger."""
+    connections = SINGLE_CONNECTIONS if kind == "single" else BATCH_CONNECTIONS
+    run_wrk(wrk_script(tenant, kind, f"{kind}-warmup"), port, connections, 2)
+    before = ledger_rows(tenant)
+    started = time.monotonic()
+    requests_per_second = run_wrk(wrk_script(tenant, kind, kind), port, connections, seconds)
+    elapsed = time.monotonic() - started
+    stored = ledger_rows(tenant) - before
+    per_request = 1 if kind == "single" else BATCH_SIZE
+    print(f"  wrk: {requests_per_second:,.1f} requests/s, {stored:,} events stored "
+          f"({requests_per_second * per_request:,.0f} events/s by wrk's count)")
+    return stored / elapsed
+
+
+# --- Raw PostgreSQL ------------------------------------------------------------------------
+
+def pgbench_binary() -> str:
+    try:
+        import pgserver
+
+        bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / "pgbench"
+        if bundled.exists():
+            return str(bundled)
+    except ImportError:
+        pass
+    found = shutil.which("pgbench")
+    if not found:
+        raise RuntimeError("pgbench not found: pip install pgserver, or apt-get install "
+                           "postgresql-client")
+    return found
+
+
+def make_scratch(schema: str, tenant: Tenant) -> None:
+    """Tables like the ledger's and the totals' (LIKE ... INCLUDING ALL: indexes, constraints,
+    identity), in a schema of their own."""
+    source = tenant.agency.schema_name
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE SCHEMA "{schema}"')
+        cursor.execute(f'CREATE TABLE "{schema}".spend '
+                       f'(LIKE "{source}".campaigns_spend INCLUDING ALL)')
+        cursor.execute(f'CREATE TABLE "{schema}".total '
+                       f'(LIKE "{source}".campaigns_spendtotal INCLUDING ALL)')
+
+
+def raw_rate(schema: str, kind: str, seconds: int) -> float:
+    """Events per second of raw PostgreSQL doing the ingest's minimal work."""
+    template = PG_SINGLE if kind == "single" else PG_BATCH
+    script = template.format(schema=schema, campaigns=BRANDS * CAMPAIGNS_PER_BRAND,
+                             batch=BATCH_SIZE)
+    clients = SINGLE_CONNECTIONS if kind == "single" else BATCH_CONNECTIONS
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as sql:
+        sql.write(script)
+    try:
+        result = subprocess.run(
+            [pgbench_binary(), "-n", "-M", "prepared", "-c", str(clients),
+             "-j", str(min(2, clients)), "-T", str(seconds), "-f", sql.name,
+             settings.DATABASE_URL],
+            capture_output=True, text=True, timeout=seconds + 60, check=True)
+    finally:
+        os.unlink(sql.name)
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout)
+    if not match:
+        raise RuntimeError(f"unexpected pgbench output:\n{result.stdout}\n{result.stderr}")
+    return float(match.group(1)) * (1 if kind == "single" else BATCH_SIZE)
+
+
+def cleanup(tenant: Tenant | None, schema: str) -> None:
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    if tenant is not None:
+        tenant.agency.delete(force_drop=True)  # drops its schema; domain and tokens cascade
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Spend ingestion beside raw PostgreSQL.")
+    parser.add_argument("--seconds", type=int, default=10, help="per measurement")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk not found: apt-get install wrk", file=sys.stderr)
+        return 2
+
+    call_command("migrate", interactive=False, verbosity=0)  # the template must exist
+    run = uuid.uuid4().hex[:6]
+    schema = f"bench_raw_{run}"
+    tenant: Tenant | None = None
+    server = None
+    try:
+        tenant = make_tenant(f"bench-ingest-{run}")
+        make_scratch(schema, tenant)
+        port = free_port()
+        server = start_gunicorn(port, args.workers)
+        smoke(tenant, port)
+        rates: dict[str, tuple[float, float]] = {}
+        for kind in ("single", "batch"):
+            raw = raw_rate(schema, kind, args.seconds)
+            print(f"{kind}: raw PostgreSQL {raw:,.0f} events/s")
+            service = service_rate(tenant, port, kind, args.seconds)
+            print(f"{kind}: service       {service:,.0f} events/s")
+            rates[kind] = (raw, service)
+        print()
+        print(f"{'':8} {'raw events/s':>14} {'service events/s':>18} {'ratio':>7} {'target':>7}")
+        for kind, (raw, service) in rates.items():
+            ratio = service / raw
+            mark = "ok" if ratio >= TARGETS[kind] else "BELOW"
+            print(f"{kind:8} {raw:14,.0f} {service:18,.0f} {ratio:7.3f} {TARGETS[kind]:7.2f}"
+                  f"  {mark}")
+        print(json.dumps({kind: {"raw": round(raw), "service": round(service),
+                                 "ratio": round(service / raw, 3)}
+                          for kind, (raw, service) in rates.items()}))
+    finally:
+        if server is not None:
+            stop(server)
+        cleanup(tenant, schema)
+    print(f"cleaned up: agency bench-ingest-{run} and schema {schema}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
