@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -41,7 +41,7 @@ def login_required(view: View) -> View:
             return view(request, *args, **kwargs)
         if is_htmx(request):
             response = HttpResponse(status=204)
-            response["HX-Redirect"] = f"{settings.LOGIN_URL}?next=/"
+            response["HX-Redirect"] = f"{settings.LOGIN_URL}?{urlencode({'next': request.path})}"
             return response
         return redirect_to_login(request.get_full_path())
 

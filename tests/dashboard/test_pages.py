@@ -61,7 +61,7 @@ def test_a_poll_after_the_session_ended_asks_htmx_to_load_the_sign_in_page(
 ) -> None:
     response = agency_client.get("/", HTTP_HX_REQUEST="true")
     assert response.status_code == 204
-    assert response["HX-Redirect"] == "/login/?next=/"
+    assert response["HX-Redirect"] == "/login/?next=%2F"
 
 
 def test_sign_in_with_email_and_password_needs_the_csrf_token(agency: SignedUpAgency) -> None:
