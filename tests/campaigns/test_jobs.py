@@ -253,3 +253,19 @@ def test_agencies_without_a_ready_schema_are_not_passed(api: Api) -> None:
     assert api.agency.slug in slugs
     assert "unborn" not in slugs
     assert not [r for r in run_all_tenants(AT) if r.schema == "unborn"]
+
+
+def test_run_jobs_says_when_an_agencys_pass_was_skipped(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    monkeypatch.setattr(jobs, "LOCK_TIMEOUT", "100ms")
+    out, err = StringIO(), StringIO()
+    with other_connection() as session:
+        hold_pass_lock(session, api.agency.schema_name)
+        call_command("run_jobs", now=AT.isoformat(), tenant=api.agency.slug, stdout=out,
+                     stderr=err)
+    assert f"{api.agency.slug}: skipped" in err.getvalue()

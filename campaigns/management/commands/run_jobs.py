@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from campaigns.api.fields import parse_instant
+from campaigns.jobs import PassResult
 from campaigns.tenant_passes import run_all_tenants
 
 
@@ -38,9 +39,12 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(f"--now: {exc}") from exc
 
-    def _print(self, slug: str, result: Any) -> None:
+    def _print(self, slug: str, result: PassResult | None) -> None:
         if result is None:
             self.stderr.write(f"{slug}: pass failed (see log)")
+            return
+        if result.skipped:
+            self.stderr.write(f"{slug}: skipped, another pass of this agency holds its lock")
             return
         for t in result.transitions:
             reasons = ", ".join(t.reasons) or "-"
