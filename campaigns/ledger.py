@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.db import transaction
@@ -40,20 +41,19 @@ class SpendEvent:
     occurred_at: datetime | None
     event_id: str | None
 
+    @cached_property
     def fingerprint(self) -> str:
         """Same body, same fingerprint: what tells a retry from a different event.
 
         The amount and the instant are compared by value ("1.5" is "1.50", "13:00+01:00" is
         "12:00Z"), so a client re-serialising its retry is still recognised as retrying.
         """
-        canonical = {
-            "campaign": self.campaign_id,
-            "amount": format(self.amount.normalize(), "f"),
-            "occurred_at": (
-                self.occurred_at.astimezone(UTC).isoformat() if self.occurred_at else None
-            ),
-        }
-        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+        canonical = "|".join((
+            str(self.campaign_id),
+            format(self.amount.normalize(), "f"),
+            self.occurred_at.astimezone(UTC).isoformat() if self.occurred_at else "",
+        ))
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class UnknownCampaign(Exception):
@@ -115,9 +115,9 @@ WRITE_SQL = """
 WITH inserted AS (
     INSERT INTO campaigns_spend
         (campaign_id, amount, occurred_at, local_day, event_id, request_hash, created_at)
-    SELECT *, now() FROM unnest(
-        %(campaigns)s::bigint[], %(amounts)s::numeric[], %(instants)s::timestamptz[],
-        %(days)s::date[], %(event_ids)s::text[], %(hashes)s::text[])
+    SELECT *, now() FROM jsonb_to_recordset(%s::jsonb) AS event(
+        campaign bigint, amount numeric, occurred_at timestamptz, local_day date,
+        event_id text, request_hash text)
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id, campaign_id, amount, local_day, event_id
 ), totals AS (
@@ -170,28 +170,35 @@ def _lock(campaign_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
 
 def _rows(events: Sequence[SpendEvent], zones: dict[int, tuple[int, str]],
           now: datetime) -> list[_Row]:
+    days: dict[tuple[str, datetime], date] = {}  # a batch mostly repeats its instants
     rows = []
     for event in events:
         occurred_at = event.occurred_at or now
-        tz = selectors.zone(zones[event.campaign_id][1])
-        request_hash = event.fingerprint() if event.event_id else ""
-        rows.append(_Row(event, occurred_at, clock.local_day(occurred_at, tz), request_hash))
+        zone_name = zones[event.campaign_id][1]
+        day = days.get((zone_name, occurred_at))
+        if day is None:
+            day = days[(zone_name, occurred_at)] = clock.local_day(
+                occurred_at, selectors.zone(zone_name))
+        request_hash = event.fingerprint if event.event_id else ""
+        rows.append(_Row(event, occurred_at, day, request_hash))
     return rows
 
 
 def _write(rows: Sequence[_Row]) -> list[tuple[int, str | None]]:
     """Insert the rows not yet in the ledger and add them to the totals: (id, event_id) of
-    each row inserted."""
-    params = {
-        "campaigns": [row.event.campaign_id for row in rows],
-        "amounts": [row.event.amount for row in rows],
-        "instants": [row.occurred_at for row in rows],
-        "days": [row.local_day for row in rows],
-        "event_ids": [row.event.event_id for row in rows],
-        "hashes": [row.request_hash for row in rows],
-    }
+    each row inserted.
+
+    The rows travel as one JSON document (amounts as their exact decimal text), which costs a
+    single C-speed `json.dumps` where six client-side arrays cost a Python call per value.
+    """
+    document = json.dumps([
+        {"campaign": row.event.campaign_id, "amount": str(row.event.amount),
+         "occurred_at": row.occurred_at.isoformat(), "local_day": row.local_day.isoformat(),
+         "event_id": row.event.event_id, "request_hash": row.request_hash}
+        for row in rows
+    ])
     with connection.cursor() as cursor:
-        cursor.execute(WRITE_SQL, params)
+        cursor.execute(WRITE_SQL, [document])
         return list(cursor.fetchall())
 
 
@@ -249,7 +256,7 @@ def _statuses(campaign_ids: Sequence[int]) -> list[dict[str, Any]]:
 def _replay(event: SpendEvent) -> Recorded:
     stored = _stored([event.event_id or ""])[event.event_id or ""]
     request_hash, response, spend_id, campaign_id, amount, occurred_at = stored
-    if request_hash != event.fingerprint():
+    if request_hash != event.fingerprint:
         raise EventConflict(event.event_id)
     if response is None:  # first recorded in a batch, which answers no body per event
         response = _first_body(spend_id, campaign_id, amount, occurred_at, event.event_id)
@@ -305,7 +312,7 @@ def _without_repeats(events: Sequence[SpendEvent]) -> tuple[list[SpendEvent], in
         if event.event_id is None:
             unique.append(event)
             continue
-        fingerprint = event.fingerprint()
+        fingerprint = event.fingerprint
         seen = first.setdefault(event.event_id, (index, fingerprint))
         if seen[0] == index:
             unique.append(event)
