@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, viewsets
 from rest_framework import status as http
 from rest_framework.decorators import action
@@ -105,6 +105,9 @@ class BrandViewSet(EditViewSet):
         })
 
 
+@extend_schema_view(list=extend_schema(parameters=[
+    OpenApiParameter("brand", int, description="Only this brand's campaigns."),
+]))
 class CampaignViewSet(EditViewSet):
     serializer_class = CampaignSerializer
 
