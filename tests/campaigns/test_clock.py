@@ -4,9 +4,10 @@ over many zones (including the odd ones) and against the contract's named DST ca
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -49,11 +50,17 @@ NAMED_ZONES = [
         "Pacific/Apia",  # skipped a whole day in 2011
     )
 ]
-# No example database: the checkout stays clean and every run draws afresh.
+# The zones the API accepts (hypothesis' own `timezones()` also draws leap-second "right/"
+# zones, which no brand can have).
+SERVICE_ZONES = sorted(available_timezones())
+# No example database: the checkout stays clean. Locally every run draws afresh; in CI the
+# draws are fixed, so a landing never depends on luck (a failure found locally is reproducible
+# from the printed example).
 PROPERTY_SETTINGS = settings(
     max_examples=40,
     deadline=None,
     database=None,
+    derandomize=bool(os.environ.get("CI")),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
@@ -160,7 +167,7 @@ def instants(draw: st.DrawFn, tz: ZoneInfo) -> datetime:
 
 @st.composite
 def zone_and_instant(draw: st.DrawFn) -> tuple[ZoneInfo, datetime]:
-    tz = draw(st.one_of(st.sampled_from(NAMED_ZONES), st.timezones()))
+    tz = draw(st.one_of(st.sampled_from(NAMED_ZONES), st.sampled_from(SERVICE_ZONES).map(ZoneInfo)))
     return tz, draw(instants(tz))
 
 
