@@ -39,9 +39,8 @@ def run_pass(at: datetime) -> PassResult:
         if not _lock_pass(result.schema):
             result.skipped = True
             return result
-        result.transitions = status.decide_locked(
-            at, cause=Cause.JOB, brand_ids=status.lock_brands(None)
-        )
+        decision = status.decide_brands(at, cause=Cause.JOB, brands=status.lock_brands(None))
+        result.transitions = decision.transitions
     return result
 
 

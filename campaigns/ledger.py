@@ -104,7 +104,7 @@ def format_instant(at: datetime) -> str:
 # ORDER BY before FOR UPDATE: PostgreSQL locks rows in the order it returns them, so every
 # writer takes its brands' locks in id order and two batches cannot deadlock.
 LOCK_SQL = """
-SELECT c.id, b.id, b.timezone FROM campaigns_campaign c
+SELECT c.id, b.id, b.timezone, b.daily_budget, b.monthly_budget FROM campaigns_campaign c
 JOIN campaigns_brand b ON b.id = c.brand_id
 WHERE c.id = ANY(%s::bigint[])
 ORDER BY b.id
@@ -139,15 +139,7 @@ STATUSES_SQL = """
 SELECT id, status, pause_reasons FROM campaigns_campaign
 WHERE id = ANY(%s::bigint[]) ORDER BY id
 """
-# The stored first response carries the campaign's status as decided in this transaction.
-REMEMBER_SQL = """
-UPDATE campaigns_spend s
-SET response = %(body)s::jsonb || jsonb_build_object('campaign_status', jsonb_build_object(
-    'status', c.status, 'pause_reasons', to_jsonb(c.pause_reasons)))
-FROM campaigns_campaign c
-WHERE s.id = %(spend)s AND c.id = s.campaign_id
-RETURNING c.status, c.pause_reasons
-"""
+REMEMBER_SQL = "UPDATE campaigns_spend SET response = %s::jsonb WHERE id = %s"
 
 
 @dataclass(frozen=True)
@@ -160,21 +152,25 @@ class _Row:
     request_hash: str
 
 
-def _lock(campaign_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
-    """Lock the brands of the campaigns; {campaign id: (brand id, brand timezone)} of those
+def _lock(campaign_ids: Sequence[int]) -> dict[int, selectors.BrandRow]:
+    """Lock the brands of the campaigns and read them: {campaign id: its brand} for those
     that exist in this agency."""
     with connection.cursor() as cursor:
         cursor.execute(LOCK_SQL, [sorted(set(campaign_ids))])
-        return {campaign: (brand, timezone) for campaign, brand, timezone in cursor.fetchall()}
+        return {campaign: selectors.BrandRow(*brand) for campaign, *brand in cursor.fetchall()}
 
 
-def _rows(events: Sequence[SpendEvent], zones: dict[int, tuple[int, str]],
+def _brands(zones: dict[int, selectors.BrandRow]) -> list[selectors.BrandRow]:
+    return sorted({brand.id: brand for brand in zones.values()}.values(), key=lambda b: b.id)
+
+
+def _rows(events: Sequence[SpendEvent], zones: dict[int, selectors.BrandRow],
           now: datetime) -> list[_Row]:
     days: dict[tuple[str, datetime], date] = {}  # a batch mostly repeats its instants
     rows = []
     for event in events:
         occurred_at = event.occurred_at or now
-        zone_name = zones[event.campaign_id][1]
+        zone_name = zones[event.campaign_id].timezone
         day = days.get((zone_name, occurred_at))
         if day is None:
             day = days[(zone_name, occurred_at)] = clock.local_day(
@@ -220,28 +216,25 @@ def record_spend(event: SpendEvent, *, now: datetime) -> Recorded:
         if not inserted:
             return _replay(event)
         spend_id = inserted[0][0]
-        status.decide_locked(now, cause=Cause.SPEND, brand_ids=[zones[event.campaign_id][0]])
+        decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(zones))
+        stored = decision.stored[event.campaign_id]
         body = {
             "id": spend_id,
             "campaign": event.campaign_id,
             "amount": format_amount(event.amount),
             "occurred_at": format_instant(row.occurred_at),
             "event_id": event.event_id,
+            "campaign_status": {"status": stored.status, "pause_reasons": stored.pause_reasons},
         }
-        body["campaign_status"] = _status_remembered(spend_id, body)
+        if event.event_id:
+            _remember(spend_id, body)
         return Recorded(body=body, created=True)
 
 
-def _status_remembered(spend_id: int, body: dict[str, Any]) -> dict[str, Any]:
-    """The campaign's status now, stored with the response when there is an event_id, so a
-    retry gets it back as it was; one statement either way."""
-    if not body["event_id"]:
-        (campaign,) = _statuses([body["campaign"]])
-        return {"status": campaign["status"], "pause_reasons": campaign["pause_reasons"]}
+def _remember(spend_id: int, body: dict[str, Any]) -> None:
+    """Keep the first response of an event_id, so a retry gets it back as it was."""
     with connection.cursor() as cursor:
-        cursor.execute(REMEMBER_SQL, {"body": json.dumps(body), "spend": spend_id})
-        campaign_status, reasons = cursor.fetchone()
-    return {"status": campaign_status, "pause_reasons": list(reasons)}
+        cursor.execute(REMEMBER_SQL, [json.dumps(body), spend_id])
 
 
 def _statuses(campaign_ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -296,10 +289,14 @@ def record_batch(events: Sequence[SpendEvent], *, now: datetime) -> BatchRecorde
         inserted = _write(rows)
         if len(inserted) < len(rows):
             duplicates += _check_ledger_repeats(events, rows, inserted)
-        brand_ids = sorted({zones[event.campaign_id][0] for event in unique})
+        touched = sorted({event.campaign_id for event in unique})
         if inserted:
-            status.decide_locked(now, cause=Cause.SPEND, brand_ids=brand_ids)
-        campaigns = _statuses([event.campaign_id for event in unique])
+            decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(zones))
+            campaigns = [{"id": campaign_id, "status": decision.stored[campaign_id].status,
+                          "pause_reasons": decision.stored[campaign_id].pause_reasons}
+                         for campaign_id in touched]
+        else:
+            campaigns = _statuses(touched)
     return BatchRecorded(created=len(inserted), duplicates=duplicates, campaigns=campaigns)
 
 

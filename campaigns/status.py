@@ -10,17 +10,18 @@ neither set nor clear it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
 
 from campaigns import rules, selectors
-from campaigns.models import Brand
+from campaigns.models import Status
 from saas.db import connection
 
 MANUAL = "manual"
+ACTIVE, PAUSED = Status.ACTIVE.value, Status.PAUSED.value
 
 
 @dataclass(frozen=True)
@@ -53,19 +54,33 @@ WITH decided AS (
     FROM target t
     WHERE c.id = t.id AND t.old_reasons::text[] IS DISTINCT FROM t.new_reasons
     RETURNING c.id, t.old_status, c.status, c.pause_reasons
+), history AS (
+    INSERT INTO campaigns_statuschange (campaign_id, at, from_status, to_status, reasons, cause)
+    SELECT id, %(at)s, old_status, status, pause_reasons, %(cause)s FROM changed
 )
-INSERT INTO campaigns_statuschange (campaign_id, at, from_status, to_status, reasons, cause)
-SELECT id, %(at)s, old_status, status, pause_reasons, %(cause)s FROM changed
-RETURNING campaign_id, from_status, to_status, reasons
+SELECT t.id, t.old_status, t.new_reasons, ch.id IS NOT NULL
+FROM target t LEFT JOIN changed ch ON ch.id = t.id
 """
+
+
+@dataclass(frozen=True)
+class StoredStatus:
+    status: str
+    pause_reasons: list[str]
+
+
+@dataclass(frozen=True)
+class Decision:
+    transitions: list[Transition]
+    stored: dict[int, StoredStatus]  # every decided campaign, as it is now stored
 
 
 def apply(
     evaluations: Mapping[int, rules.Evaluation], *, at: datetime, cause: str
-) -> list[Transition]:
+) -> Decision:
     """Store the evaluations' reasons (with the row's own `manual`); one statement in all."""
     if not evaluations:
-        return []
+        return Decision([], {})
     ids = sorted(evaluations)
     reasons = [
         ",".join(r for r in evaluations[i].ordered_reasons() if r != MANUAL) for i in ids
@@ -73,29 +88,46 @@ def apply(
     with connection.cursor() as cursor:
         cursor.execute(APPLY_SQL, {"ids": ids, "reasons": reasons, "at": at, "cause": cause})
         rows = cursor.fetchall()
-    return [Transition(cid, old, new, list(why)) for cid, old, new, why in rows]
+    transitions, stored = [], {}
+    for campaign_id, old_status, new_reasons, changed in rows:
+        new_status = PAUSED if new_reasons else ACTIVE
+        stored[campaign_id] = StoredStatus(new_status, list(new_reasons))
+        if changed:
+            transitions.append(Transition(campaign_id, old_status, new_status, list(new_reasons)))
+    return Decision(sorted(transitions, key=lambda t: t.campaign_id), stored)
 
 
-def lock_brands(brand_ids: Iterable[int] | None) -> list[int]:
-    """Lock the brands' rows in id order (no deadlocks between lockers) and return their ids."""
-    brands = Brand.objects.select_for_update().order_by("id")
-    if brand_ids is not None:
-        brands = brands.filter(id__in=list(brand_ids))
-    return list(brands.values_list("id", flat=True))
+def lock_brands(brand_ids: Iterable[int] | None) -> list[selectors.BrandRow]:
+    """Lock the brands' rows (all when None) in id order, so lockers never deadlock."""
+    return selectors.brand_rows(brand_ids, lock=True)
 
 
-def decide(
-    at: datetime, *, cause: str, brand_ids: Iterable[int] | None = None
-) -> list[Transition]:
+def decide(at: datetime, *, cause: str, brand_ids: Iterable[int] | None = None) -> Decision:
     """Re-evaluate every campaign of the brands (all brands when None) at `at` and store it."""
     with transaction.atomic():
-        locked = lock_brands(brand_ids)
-        if not locked:
-            return []
-        return decide_locked(at, cause=cause, brand_ids=locked)
+        return decide_brands(at, cause=cause, brands=lock_brands(brand_ids))
 
 
-def decide_locked(at: datetime, *, cause: str, brand_ids: list[int]) -> list[Transition]:
-    """`decide` for a caller that already holds the brands' locks in its transaction."""
-    current = selectors.snapshot(at, brand_ids=brand_ids)
-    return apply(current.evaluate_all(), at=at, cause=cause)
+def decide_locked(at: datetime, *, cause: str, brand_ids: Iterable[int]) -> Decision:
+    """`decide` for a caller that holds the brands' locks and may have just edited them."""
+    return decide_brands(at, cause=cause, brands=selectors.brand_rows(brand_ids))
+
+
+def decide_brands(
+    at: datetime, *, cause: str, brands: Sequence[selectors.BrandRow]
+) -> Decision:
+    """`decide` for brands whose rows the caller has just locked and read: one read, and one
+    write only when some campaign's reasons change (under the brands' locks nobody else can
+    change them in between)."""
+    current = selectors.snapshot_of(at, brands)
+    evaluations = current.evaluate_all()
+    changed = {
+        campaign_id: evaluation for campaign_id, evaluation in evaluations.items()
+        if evaluation.ordered_reasons() != current.campaigns[campaign_id].stored_reasons
+    }
+    decision = apply(changed, at=at, cause=cause)
+    for campaign_id, state in current.campaigns.items():
+        if campaign_id not in decision.stored:
+            reasons = state.stored_reasons
+            decision.stored[campaign_id] = StoredStatus(PAUSED if reasons else ACTIVE, reasons)
+    return decision
