@@ -191,10 +191,10 @@ def test_an_empty_batch_does_nothing(api: Api) -> None:
 
 # --- Bounded queries -------------------------------------------------------------------------
 # Per request: the domain lookup and the token lookup (no `SET search_path`: the connection
-# already serves this agency); then the transaction's savepoint and its release (the test runs
-# inside a transaction), the brand locks (which also read the brands), the write (events and
-# totals in one statement), the decision (the campaigns' caps, windows, totals and stored reasons in one
-# read; a statement to store statuses and history only when some reasons change, as none do
+# already serves this agency); the transaction's savepoint and its release (the test runs
+# inside a transaction); the brand locks (which also read the brands); the write (events and
+# totals in one statement); the decision: one read of the campaigns' caps, windows, totals and
+# stored reasons, and a write of statuses and history only when some reasons change (none do
 # here). An event with an event_id adds the statement that keeps its first response.
 BATCH_QUERIES = 7
 SINGLE_QUERIES = 7
