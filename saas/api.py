@@ -75,6 +75,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return Response(body, status=exc.status_code, headers=headers)
 
 
+class Conflict(exceptions.APIException):
+    """409: the request contradicts what is stored (a taken slug, spend that must stay)."""
+
+    status_code = 409
+    default_detail = "Conflict."
+    default_code = "conflict"
+
+
 class Pagination(PageNumberPagination):
     """`?page=` with `count`, `next`, `previous` and `results`; `?page_size=` up to 500."""
 

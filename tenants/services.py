@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
@@ -61,9 +62,19 @@ def tenant_domain(slug: str) -> str:
     return f"{slug}.{settings.BASE_DOMAIN}"
 
 
-def tenant_url(domain: str, path: str = "/") -> str:
+def tenant_url(domain: str, path: str = "/", *, port: str = "") -> str:
+    """The agency's address; `port` is the one the caller reached us on (as `make run`'s
+    :8000), left out where it is the scheme's own."""
     scheme = "https" if settings.HTTPS else "http"
-    return f"{scheme}://{domain}{path}"
+    default_port = "443" if settings.HTTPS else "80"
+    host = domain if port in ("", default_port) else f"{domain}:{port}"
+    return f"{scheme}://{host}{path}"
+
+
+def port_of(request: HttpRequest) -> str:
+    """The port in the Host header the client used, "" when it named none."""
+    host = request.get_host()
+    return host.rpartition(":")[2] if ":" in host else ""
 
 
 def create_agency(*, name: str, slug: str, email: str, password: str) -> SignupResult:

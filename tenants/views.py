@@ -29,9 +29,11 @@ def signup(request: HttpRequest) -> HttpResponse:
         except services.SlugTaken as error:
             form.add_error("slug", str(error))
         else:
+            port = services.port_of(request)
             context = {
                 "result": result,
-                "tenant_url": services.tenant_url(result.domain),
+                "tenant_url": services.tenant_url(result.domain, port=port),
+                "admin_url": services.tenant_url(result.domain, "/admin/", port=port),
             }
             return render(request, "tenants/signup_done.html", context, status=201)
     status = 400 if request.method == "POST" else 200

@@ -19,8 +19,7 @@ from rest_framework.views import APIView
 
 from campaigns import ledger
 from campaigns.api.fields import MAX_FUTURE, parse_amount, parse_instant
-from campaigns.api.views import Conflict
-from saas.api import DecimalJSONParser
+from saas.api import Conflict, DecimalJSONParser
 
 EVENT_ID_MAX = 200
 BATCH_MAX = 1000

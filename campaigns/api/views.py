@@ -9,7 +9,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, viewsets
-from rest_framework import status as http
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,16 +25,12 @@ from campaigns.api.serializers import (
     money,
 )
 from campaigns.models import Brand, Campaign, StatusChange
+from saas.api import Conflict
 
 AT_PARAMETER = OpenApiParameter(
     "at", str, description="Evaluate at this ISO 8601 instant (what-if; changes nothing)."
 )
 
-
-class Conflict(exceptions.APIException):
-    status_code = http.HTTP_409_CONFLICT
-    default_detail = "Conflict."
-    default_code = "conflict"
 
 
 def requested_instant(request: Request) -> datetime:

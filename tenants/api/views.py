@@ -15,6 +15,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from saas.api import Conflict
 from saas.db import connection
 from tenants import services
 from tenants.api.serializers import (
@@ -28,26 +29,20 @@ from tenants.auth import TokenUser
 from tenants.models import ApiToken
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "Conflict."
-    default_code = "conflict"
-
-
 def as_api_validation_error(error: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(error, "error_dict"):
         return exceptions.ValidationError(error.message_dict)
     return exceptions.ValidationError({"non_field_errors": error.messages})
 
 
-def signup_response(result: services.SignupResult) -> dict[str, Any]:
+def signup_response(result: services.SignupResult, *, port: str = "") -> dict[str, Any]:
     return {
         "tenant": {
             "name": result.agency.name,
             "slug": result.agency.slug,
             "domain": result.domain,
         },
-        "admin_url": result.admin_url,
+        "admin_url": services.tenant_url(result.domain, "/admin/", port=port),
         "token": result.token,
     }
 
@@ -71,7 +66,9 @@ class SignupView(GenericAPIView):
             raise as_api_validation_error(error) from error
         except services.SlugTaken as error:
             raise Conflict(str(error)) from error
-        body = SignupResponseSerializer(signup_response(result)).data
+        body = SignupResponseSerializer(
+            signup_response(result, port=services.port_of(request))
+        ).data
         return Response(body, status=status.HTTP_201_CREATED)
 
 
