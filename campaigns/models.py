@@ -13,6 +13,13 @@ def budget_field() -> models.DecimalField:
     return models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
 
 
+def budgets_not_negative(owner: str) -> list[models.BaseConstraint]:
+    return [
+        models.CheckConstraint(condition=Q(**{f"{cap}__gte": 0}), name=f"{owner}_{cap}_gte_0")
+        for cap in ("daily_budget", "monthly_budget")
+    ]
+
+
 class Status(models.TextChoices):
     ACTIVE = "active"
     PAUSED = "paused"
@@ -35,14 +42,7 @@ class Brand(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(daily_budget__gte=0), name="brand_daily_budget_gte_0"
-            ),
-            models.CheckConstraint(
-                condition=Q(monthly_budget__gte=0), name="brand_monthly_budget_gte_0"
-            ),
-        ]
+        constraints = budgets_not_negative("brand")
 
     def __str__(self) -> str:
         return self.name
@@ -64,14 +64,7 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(daily_budget__gte=0), name="campaign_daily_budget_gte_0"
-            ),
-            models.CheckConstraint(
-                condition=Q(monthly_budget__gte=0), name="campaign_monthly_budget_gte_0"
-            ),
-        ]
+        constraints = budgets_not_negative("campaign")
 
     def __str__(self) -> str:
         return self.name

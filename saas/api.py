@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +25,9 @@ def _reject_constant(name: str) -> Any:
 class DecimalJSONParser(JSONParser):
     """JSON with every number read as its exact decimal text, never through float."""
 
+    # What a bare NaN / Infinity / -Infinity token becomes: here, a refused body.
+    parse_constant: Callable[[str], Any] = staticmethod(_reject_constant)
+
     def parse(
         self, stream: Any, media_type: str | None = None, parser_context: Any = None
     ) -> Any:
@@ -31,7 +35,7 @@ class DecimalJSONParser(JSONParser):
         encoding = parser_context.get("encoding", settings.DEFAULT_CHARSET)
         try:
             text = stream.read().decode(encoding)
-            return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+            return json.loads(text, parse_float=Decimal, parse_constant=self.parse_constant)
         except UnicodeDecodeError as exc:
             raise exceptions.ParseError(f"The body is not valid {encoding} text.") from exc
         except ValueError as exc:
