@@ -223,10 +223,12 @@ class Command(BaseCommand):
                 self.stdout.write("Running one jobs pass as of now ...")
                 run_for_schema(result.agency.schema_name, now)
         details = self._details(result.token, password, curl_campaign)
-        self.stdout.write("")
-        self.stdout.write(details)
-        if output:
+        if output:  # `make run` prints it once the web answers: say it once, at the end
             self._write(output, details)
+            self.stdout.write(f"Demo ready; its URL, login and token are in {output}.")
+        else:
+            self.stdout.write("")
+            self.stdout.write(details)
 
     # --- seeding -------------------------------------------------------------------------
     def _seed(self, now: datetime) -> tuple[Campaign, Decimal]:
