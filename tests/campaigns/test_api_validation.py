@@ -174,3 +174,10 @@ def test_status_reports_the_evaluation_and_stored_state(api: Api) -> None:
                                    "brand_today": "4.00", "brand_month": "4.00"}
     assert evaluation["remaining"] == {"campaign_daily": "6.00", "campaign_monthly": None,
                                        "brand_daily": None, "brand_monthly": "96.00"}
+
+
+def test_an_unknown_agency_host_is_a_json_404(api: Api) -> None:
+    client = Client(HTTP_HOST=f"nobody-here.{settings.BASE_DOMAIN}")
+    response = client.get("/api/v1/brands", HTTP_AUTHORIZATION=f"Bearer {api.token}")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
