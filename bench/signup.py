@@ -12,6 +12,7 @@ creates is dropped at the end.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -61,7 +62,7 @@ def cleanup(prefix: str) -> None:
 
 
 def measure(runs: int, prefix: str, label: str) -> list[float]:
-    return [timed(lambda n=n: signup(f"{prefix}{label}{n}")) for n in range(runs)]
+    return [timed(functools.partial(signup, f"{prefix}{label}{n}")) for n in range(runs)]
 
 
 def ms(seconds: float) -> str:
@@ -79,7 +80,7 @@ def main() -> int:
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     try:
         bare = statistics.median(
-            timed(lambda n=n: bare_schema(f"bench_bare_{n}")) for n in range(args.runs)
+            timed(functools.partial(bare_schema, f"bench_bare_{n}")) for n in range(args.runs)
         )
         signup_median = statistics.median(measure(args.runs, prefix, "t"))
         print(f"runs: {args.runs}")
