@@ -38,6 +38,8 @@ class DecimalJSONParser(JSONParser):
             return json.loads(text, parse_float=Decimal, parse_constant=self.parse_constant)
         except UnicodeDecodeError as exc:
             raise exceptions.ParseError(f"The body is not valid {encoding} text.") from exc
+        except RecursionError as exc:  # the C decoder's depth guard, not a ValueError
+            raise exceptions.ParseError("The body's JSON is nested too deeply.") from exc
         except ValueError as exc:
             raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
 

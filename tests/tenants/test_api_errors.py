@@ -45,6 +45,14 @@ def test_body_that_is_not_utf8_is_400(api_client: Client) -> None:
     assert_error(response, 400)
 
 
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000,
+                                  '{"a": ' * 50_000 + "1" + "}" * 50_000])
+def test_json_nested_too_deeply_is_400_not_500(api_client: Client, body: str) -> None:
+    for path in ("/api/v1/tokens", "/api/v1/spend", "/api/v1/spend/batch"):
+        response = api_client.post(path, body, content_type="application/json")
+        assert "nested too deeply" in assert_error(response, 400)["message"]
+
+
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_400(api_client: Client, constant: str) -> None:
     response = api_client.post("/api/v1/tokens", f'{{"name": {constant}, "scopes": ["read"]}}',
