@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
@@ -87,3 +88,23 @@ class ApiTokenAdmin(PublicHostOnlyAdmin):
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # a token's plaintext must reach its owner: create tokens through the API
+
+
+def guard_public_only_models(site: admin.AdminSite = admin.site) -> None:
+    """Make every registered model whose table exists only in the public schema (the agency
+    registry, django-celery-beat's schedule, ...) visible only on the public host.
+
+    Those tables are on every agency's search path, so an agency's superuser would otherwise
+    read and change platform data (deleting the beat schedule stops every agency's jobs).
+    Called where the admin's URLs are mounted, once every app has registered its models.
+    """
+    tenant_labels = {
+        config.label for config in apps.get_app_configs() if config.name in settings.TENANT_APPS
+    }
+    for model, model_admin in list(site._registry.items()):
+        if model._meta.app_label in tenant_labels or isinstance(model_admin, PublicHostOnlyAdmin):
+            continue
+        guarded = type(f"PublicOnly{type(model_admin).__name__}",
+                       (PublicHostOnlyAdmin, type(model_admin)), {})
+        site.unregister(model)
+        site.register(model, guarded)

@@ -62,6 +62,25 @@ def test_tenant_admin_shows_neither_agencies_nor_other_agencies_users(
     assert globex.email not in users
 
 
+def test_tenant_admin_cannot_touch_the_platforms_beat_schedule(
+    make_agency: Callable[..., Any]
+) -> None:
+    """django-celery-beat's tables live only in public, which is on the agency's search path:
+    deleting the dispatcher from an agency's admin would stop every agency's jobs."""
+    from django_celery_beat.models import PeriodicTask
+
+    acme = make_agency("acme")
+    client = csrf_client(acme.domain)
+    admin_login(client, acme.email, acme.password)
+    assert "/admin/django_celery_beat/" not in client.get("/admin/").content.decode()
+    task = PeriodicTask.objects.get(task="campaigns.dispatch_passes")
+    for path in ("/admin/django_celery_beat/periodictask/",
+                 f"/admin/django_celery_beat/periodictask/{task.pk}/delete/"):
+        assert client.get(path).status_code in (403, 404)
+    client.post(f"/admin/django_celery_beat/periodictask/{task.pk}/delete/", {"post": "yes"})
+    assert PeriodicTask.objects.filter(pk=task.pk).exists()
+
+
 def test_platform_superuser_sees_the_registry_on_the_public_admin(
     make_agency: Callable[..., Any]
 ) -> None:
