@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -11,6 +12,7 @@ from zoneinfo import available_timezones
 from rest_framework import serializers
 
 MAX_FUTURE = timedelta(minutes=5)
+UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 
 
 @lru_cache(maxsize=1)
@@ -29,6 +31,19 @@ def parse_instant(value: Any) -> datetime:
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("The instant has no offset: add Z or +HH:MM.")
     return parsed
+
+
+def storable_text(value: str) -> str:
+    """`value` if PostgreSQL can store it as text: no NUL character and no lone surrogate.
+
+    Serializer CharFields refuse both already; text parsed by hand (the spend path) comes here.
+    """
+    bad = UNSTORABLE_CHARACTER.search(value)
+    if bad is None:
+        return value
+    if bad.group() == "\x00":
+        raise ValueError("Null characters are not allowed.")
+    raise ValueError(f"Surrogate characters are not allowed: U+{ord(bad.group()):X}.")
 
 
 def parse_amount(value: Any, *, places: int) -> Decimal:

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns import ledger
-from campaigns.api.fields import MAX_FUTURE, parse_amount, parse_instant
+from campaigns.api.fields import MAX_FUTURE, parse_amount, parse_instant, storable_text
 from saas.api import Conflict, DecimalJSONParser
 
 EVENT_ID_MAX = 200
@@ -93,7 +93,7 @@ def _occurred_at(value: Any, now: datetime) -> datetime:
 def _event_id(value: Any) -> str:
     if not isinstance(value, str) or not value or len(value) > EVENT_ID_MAX:
         raise ValueError(f"Expected a string of 1 to {EVENT_ID_MAX} characters.")
-    return value
+    return storable_text(value)
 
 
 SPEND_REQUEST = inline_serializer("SpendRequest", {
