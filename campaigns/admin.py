@@ -44,6 +44,12 @@ class BrandAdmin(TenantOnlyAdmin):
     list_display = ["name", "timezone", "currency", "daily_budget", "monthly_budget"]
     search_fields = ["name"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        """Days and months of recorded spend are keyed in the brand's zone: it stays."""
+        if obj is not None and Spend.objects.filter(campaign__brand_id=obj.pk).exists():
+            return ["timezone"]
+        return []
+
     def save_model(self, request: HttpRequest, obj: Brand, form: Any, change: bool) -> None:
         if not change:
             super().save_model(request, obj, form, change)
@@ -67,6 +73,19 @@ class CampaignAdmin(TenantOnlyAdmin):
     actions = ["pause", "resume"]
 
     inlines = [WindowInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # As in the API, a campaign does not move to another brand.
+        return [*self.readonly_fields, *(["brand"] if obj is not None else [])]
+
+    def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
+        """Edits go through the service (under the brand's lock, only the edited columns):
+        a whole-row save would write back a status read without the lock."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name != "brand"}
+        services.update_campaign(Campaign.objects.get(pk=obj.pk), data, now=timezone.now())
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Re-decide after the caps and windows are saved, through the services."""

@@ -11,13 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, available_timezones
 
 MINUTES_PER_DAY = 24 * 60
 # Offsets only change at transitions; sampling every 3 hours finds every real one (tzdata never
 # puts two changes that cancel out within 3 hours) and bisection then pins it to the second.
 _OFFSET_SAMPLE_STEP = 3 * 3600
 _LOOKAHEAD = timedelta(days=8)
+
+
+@lru_cache(maxsize=1)
+def known_zones() -> frozenset[str]:
+    """The IANA names a brand may have (from the tzdata package: the same on every machine)."""
+    return frozenset(available_timezones())
 
 
 def _instant(seconds: int) -> datetime:

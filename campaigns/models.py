@@ -4,13 +4,23 @@ running totals by local day and month, and the status history."""
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+
+from campaigns import clock
 
 
 def budget_field() -> models.DecimalField:
     """A cap: two decimals, null for none."""
     return models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+
+def validate_timezone_name(name: str) -> None:
+    """At the model, so the admin refuses what the API refuses: an unknown zone would break
+    every decision about the brand."""
+    if name not in clock.known_zones():
+        raise ValidationError(f"Unknown IANA time zone: {name!r}.")
 
 
 def budgets_not_negative(owner: str) -> list[models.BaseConstraint]:
@@ -34,7 +44,10 @@ class Cause(models.TextChoices):
 
 class Brand(models.Model):
     name = models.CharField(max_length=200)
-    timezone = models.CharField(max_length=64, help_text="IANA zone; days and months are its own.")
+    timezone = models.CharField(
+        max_length=64, validators=[validate_timezone_name],
+        help_text="IANA zone; days and months are its own.",
+    )
     currency = models.CharField(max_length=3, default="USD")
     daily_budget = budget_field()
     monthly_budget = budget_field()

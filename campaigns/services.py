@@ -29,7 +29,7 @@ def update_brand(brand: Brand, data: dict[str, Any], *, now: datetime) -> Brand:
             raise HasSpend("The time zone of a brand with recorded spend cannot change.")
         for name, value in data.items():
             setattr(brand, name, value)
-        brand.save()
+        brand.save(update_fields=list(data))  # only what was edited: no stale columns written
         status.decide_locked(now, cause=Cause.EDIT, brand_ids=[brand.pk])
     return brand
 

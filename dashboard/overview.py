@@ -74,7 +74,10 @@ def build_overview(at: datetime, *, brand_ids: list[int] | None = None) -> Overv
     snap = selectors.snapshot(at, brand_ids=brand_ids)
     brands = Brand.objects.all() if brand_ids is None else Brand.objects.filter(id__in=brand_ids)
     panels = {brand.pk: _brand_panel(at, brand, snap) for brand in brands}
-    campaigns = Campaign.objects.filter(brand_id__in=list(panels)).order_by("brand_id", "id")
+    # Only the campaigns the snapshot saw: one created in between appears on the next poll.
+    campaigns = Campaign.objects.filter(
+        brand_id__in=list(panels), pk__in=list(snap.campaigns)
+    ).order_by("brand_id", "id")
     for campaign in campaigns:
         panel = panels[campaign.brand_id]
         campaign.brand = panel.brand  # already read: no query per campaign

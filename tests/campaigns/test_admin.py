@@ -1,0 +1,75 @@
+"""The agency's admin edits budgets through the same services as the API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+from django_tenants.utils import schema_context
+
+from accounts.models import User
+from campaigns.models import Brand, Campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def admin_client(agency: Any) -> Client:
+    client = Client(HTTP_HOST=agency.domain)
+    with schema_context(agency.agency.schema_name):
+        client.force_login(User.objects.get(email=agency.email))
+    return client
+
+
+def api_post(agency: Any, path: str, body: dict[str, Any]) -> Any:
+    response = agency.client().post(f"/api/v1/{path}", json.dumps(body),
+                                    content_type="application/json")
+    assert response.status_code in (200, 201), response.content
+    return response.json()
+
+
+def test_the_admin_refuses_an_unknown_time_zone(make_agency: Callable[..., Any]) -> None:
+    acme = make_agency("acme")
+    response = admin_client(acme).post("/admin/campaigns/brand/add/", {
+        "name": "B", "timezone": "Not/AZone", "currency": "USD"})
+    assert response.status_code == 200  # the form again, with its error
+    assert "Unknown IANA time zone" in response.content.decode()
+    with schema_context(acme.agency.schema_name):
+        assert not Brand.objects.exists()
+
+
+def test_the_time_zone_of_a_brand_with_spend_is_read_only_in_the_admin(
+    make_agency: Callable[..., Any]
+) -> None:
+    acme = make_agency("acme")
+    brand = api_post(acme, "brands", {"name": "B", "timezone": "Europe/Paris"})
+    campaign = api_post(acme, "campaigns", {"brand": brand["id"], "name": "C"})
+    api_post(acme, "spend", {"campaign": campaign["id"], "amount": "1"})
+    client = admin_client(acme)
+    response = client.post(f"/admin/campaigns/brand/{brand['id']}/change/", {
+        "name": "Renamed", "timezone": "Asia/Tokyo", "currency": "USD"})
+    assert response.status_code == 302
+    with schema_context(acme.agency.schema_name):
+        saved = Brand.objects.get(pk=brand["id"])
+        assert (saved.name, saved.timezone) == ("Renamed", "Europe/Paris")
+
+
+def test_an_admin_edit_keeps_the_manual_pause_and_re_decides(
+    make_agency: Callable[..., Any]
+) -> None:
+    acme = make_agency("acme")
+    brand = api_post(acme, "brands", {"name": "B", "timezone": "UTC"})
+    campaign = api_post(acme, "campaigns", {"brand": brand["id"], "name": "C"})
+    api_post(acme, f"campaigns/{campaign['id']}/pause", {})
+    response = admin_client(acme).post(f"/admin/campaigns/campaign/{campaign['id']}/change/", {
+        "name": "C", "daily_budget": "0", "monthly_budget": "", "dayparting": "",
+        "windows-TOTAL_FORMS": "0", "windows-INITIAL_FORMS": "0",
+        "windows-MIN_NUM_FORMS": "0", "windows-MAX_NUM_FORMS": "1000"})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with schema_context(acme.agency.schema_name):
+        saved = Campaign.objects.get(pk=campaign["id"])
+        assert saved.manual_paused
+        assert saved.pause_reasons == ["manual", "campaign_daily_budget"]
+        assert saved.brand_id == brand["id"]
