@@ -189,7 +189,9 @@ def _write(rows: Sequence[_Row]) -> list[tuple[int, str | None]]:
     """
     document = json.dumps([
         {"campaign": row.event.campaign_id, "amount": str(row.event.amount),
-         "occurred_at": row.occurred_at.isoformat(), "local_day": row.local_day.isoformat(),
+         # In UTC: PostgreSQL refuses offsets beyond 15:59:59 that Python accepts (+23:59).
+         "occurred_at": row.occurred_at.astimezone(UTC).isoformat(),
+         "local_day": row.local_day.isoformat(),
          "event_id": row.event.event_id, "request_hash": row.request_hash}
         for row in rows
     ])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -12,6 +12,10 @@ from zoneinfo import available_timezones
 from rest_framework import serializers
 
 MAX_FUTURE = timedelta(minutes=5)
+# Instants the API accepts: the day, month and window arithmetic of any zone stays inside
+# Python's years 1 to 9999 (beyond them `astimezone` and date steps overflow: was a 500).
+EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
 UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -30,6 +34,9 @@ def parse_instant(value: Any) -> datetime:
         raise ValueError(f"Not a valid ISO 8601 instant: {value!r}.") from exc
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("The instant has no offset: add Z or +HH:MM.")
+    if not EARLIEST_INSTANT <= parsed < LATEST_INSTANT:
+        raise ValueError("The instant must be from 1900-01-01T00:00:00Z to before "
+                         "9999-01-01T00:00:00Z.")
     return parsed
 
 

@@ -74,10 +74,24 @@ def test_bad_windows_are_400_and_keep_the_old_schedule(api: Api, window: dict[st
     assert api.ok(api.get(f"campaigns/{campaign['id']}/schedule")) == {"windows": good}
 
 
-@pytest.mark.parametrize("at", ["2026-03-01T12:00:00", "2026-02-30T12:00:00Z", "yesterday", ""])
+@pytest.mark.parametrize("at", [
+    "2026-03-01T12:00:00", "2026-02-30T12:00:00Z", "yesterday", "", "2026-01-01T00:00:00+25:00",
+    # Beyond what local days and months can be computed for (these were 500s).
+    "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "9999-12-31T23:00:00Z",
+])
 def test_bad_what_if_instants_are_400(api: Api, at: str) -> None:
-    campaign = api.campaign(api.brand())
+    campaign = api.campaign(api.brand(timezone="Pacific/Kiritimati"))
     assert_field_error(api.get(f"campaigns/{campaign['id']}/status", at=at), "at")
+    assert_field_error(api.get(f"brands/{campaign['brand']}/status", at=at), "at")
+
+
+@pytest.mark.parametrize("at", ["1900-01-01T00:00:00Z", "9998-12-31T23:59:59+12:00",
+                                "2026-01-01T00:00:00+23:59:59.9"])
+def test_what_if_at_the_edges_of_the_accepted_range(api: Api, at: str) -> None:
+    brand = api.brand(timezone="Pacific/Kiritimati")
+    campaign = api.campaign(brand)
+    api.ok(api.get(f"campaigns/{campaign['id']}/status", at=at))
+    api.ok(api.get(f"brands/{brand['id']}/status", at=at))
 
 
 def test_a_campaign_cannot_move_to_another_brand(api: Api) -> None:

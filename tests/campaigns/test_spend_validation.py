@@ -24,6 +24,7 @@ BAD_AMOUNTS = [
 BAD_INSTANTS = [
     '"2026-03-01T12:00:00"', '"2026-02-30T10:00:00Z"', '"2026-13-01T00:00:00Z"',
     '"2026-03-01T25:00:00Z"', '"yesterday"', '""', "12345", "[]", "{}", "true",
+    '"2026-01-01T00:00:00+25:00"', '"0001-01-01T00:00:00+01:00"', '"1899-12-31T23:59:59Z"',
 ]
 BAD_CAMPAIGNS = ['"abc"', "true", "1.5", "-1", "0", "987654", "[]", "{}", '""', "null"]
 
@@ -114,6 +115,15 @@ def test_an_instant_more_than_5_minutes_ahead_is_400(api: Api, campaign: dict[st
     errors = field_errors(response, batch=send is send_in_batch)
     assert "5 minutes" in errors["occurred_at"][0]
     assert_nothing_changed(api, campaign)
+
+
+def test_an_offset_postgresql_cannot_store_is_still_recorded(api: Api,
+                                                             campaign: dict[str, Any]) -> None:
+    # Python accepts offsets up to 23:59:59.999999, PostgreSQL only to 15:59:59 (was a 500).
+    occurred_at = "2026-01-01T23:00:00+23:59:59.5"
+    body = api.spend(campaign, "1.00", occurred_at=occurred_at)
+    assert datetime.fromisoformat(body["occurred_at"]) == datetime(
+        2025, 12, 31, 23, 0, 0, 500_000, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("campaign_id", BAD_CAMPAIGNS)
