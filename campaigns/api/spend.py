@@ -75,7 +75,7 @@ def _field(errors: dict[str, list[str]], name: str, raw: dict[str, Any], parse: 
 def _campaign_id(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError("Expected a campaign id.")
-    if isinstance(value, str) and not value.isdigit():
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
         raise ValueError("Expected a campaign id.")
     campaign = int(value)
     if not 0 < campaign < 2**63:

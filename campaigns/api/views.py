@@ -110,7 +110,7 @@ class CampaignViewSet(EditViewSet):
         campaigns = Campaign.objects.order_by("id")
         brand = self.request.query_params.get("brand")
         if brand is not None and self.action == "list":
-            if not brand.isdigit():
+            if not (brand.isascii() and brand.isdigit()):  # "²" is a digit int() refuses
                 raise exceptions.ValidationError({"brand": ["Expected a brand id."]})
             campaigns = campaigns.filter(brand_id=int(brand))
         return campaigns

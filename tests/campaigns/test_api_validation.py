@@ -126,7 +126,9 @@ def test_lists_are_paginated_and_filter_by_brand(api: Api) -> None:
     api.campaign(second, name="other")
     page = api.ok(api.get("campaigns", brand=first["id"], page_size=2))
     assert page["count"] == 3 and len(page["results"]) == 2 and page["next"]
-    assert_field_error(api.get("campaigns", brand="x"), "brand")
+    # Unicode digits: "²" made int() fail (500), "٣" would have read as 3.
+    for brand in ("x", "-1", "", "\u00b2", "\u0663"):
+        assert_field_error(api.get("campaigns", brand=brand), "brand")
 
 
 def test_unknown_ids_are_404_json(api: Api) -> None:
