@@ -16,6 +16,9 @@ MAX_FUTURE = timedelta(minutes=5)
 # Python's years 1 to 9999 (beyond them `astimezone` and date steps overflow: was a 500).
 EARLIEST_INSTANT = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
+# Decimal text as JSON writes numbers: Decimal() alone also reads "1_000" and "٣" (Arabic 3).
+DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+NON_FINITE_TEXT = frozenset(["nan", "snan", "inf", "infinity"])
 UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -57,6 +60,10 @@ def parse_amount(value: Any, *, places: int) -> Decimal:
     """A positive decimal with at most `places` decimals, read from its exact text."""
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise ValueError("Expected a decimal number or a decimal string.")
+    if isinstance(value, str) and value.strip().lower().lstrip("+-") in NON_FINITE_TEXT:
+        raise ValueError("NaN and Infinity are not amounts.")
+    if isinstance(value, str) and not DECIMAL_TEXT.fullmatch(value.strip()):
+        raise ValueError(f"Not a decimal number: {value!r}.")
     try:
         amount = Decimal(value.strip() if isinstance(value, str) else value)
     except InvalidOperation as exc:
@@ -89,9 +96,19 @@ def validate_timezone(name: str) -> None:
         raise serializers.ValidationError(f"Unknown IANA time zone: {name!r}.")
 
 
+class MoneyField(serializers.DecimalField):
+    """DRF's DecimalField on plain decimal text only, and "-0" read as 0 (not "-0.00")."""
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, str) and not DECIMAL_TEXT.fullmatch(data.strip()):
+            self.fail("invalid")
+        value: Decimal = super().to_internal_value(data)
+        return value + 0 if value.is_zero() else value
+
+
 def money_field(**kwargs: Any) -> serializers.DecimalField:
     """A budget: at most 2 decimals, never negative, null for no cap."""
-    return serializers.DecimalField(
+    return MoneyField(
         max_digits=14, decimal_places=2, min_value=Decimal("0"), allow_null=True,
         required=False, **kwargs,
     )

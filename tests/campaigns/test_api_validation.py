@@ -33,7 +33,8 @@ def test_timezone_is_required(api: Api) -> None:
     assert_field_error(api.post("brands", {"name": "B"}), "timezone")
 
 
-@pytest.mark.parametrize("budget", ["-1", "10.001", "NaN", "Infinity", "abc", True, [], {}])
+@pytest.mark.parametrize("budget", ["-1", "10.001", "NaN", "Infinity", "abc", True, [], {},
+                                    "1_000", "\u0663", "0x10"])
 def test_bad_budgets_are_400(api: Api, budget: Any) -> None:
     assert_field_error(api.post("brands", {"name": "B", "timezone": "UTC",
                                            "daily_budget": budget}), "daily_budget")
@@ -47,6 +48,11 @@ def test_budgets_are_decimal_strings_and_null_means_no_cap(api: Api) -> None:
     brand = api.brand(daily_budget=12.5, monthly_budget=None)
     assert brand["daily_budget"] == "12.50" and brand["monthly_budget"] is None
     assert brand["currency"] == "USD"
+
+
+@pytest.mark.parametrize("zero", ["-0", "-0.00", -0, "0"])
+def test_a_zero_budget_is_0_00_whatever_its_sign(api: Api, zero: Any) -> None:
+    assert api.brand(daily_budget=zero)["daily_budget"] == "0.00"
 
 
 def test_unknown_currency_is_400(api: Api) -> None:
