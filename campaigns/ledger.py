@@ -98,7 +98,8 @@ def format_amount(amount: Decimal) -> str:
 
 
 def format_instant(at: datetime) -> str:
-    return at.isoformat().replace("+00:00", "Z")
+    """In UTC, as stored: a first answer and its replay read alike whatever offset was sent."""
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # ORDER BY before FOR UPDATE: PostgreSQL locks rows in the order it returns them, so every

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
-from zoneinfo import available_timezones
 
 from rest_framework import serializers
+
+from campaigns import clock
 
 MAX_FUTURE = timedelta(minutes=5)
 # Instants the API accepts: the day, month and window arithmetic of any zone stays inside
@@ -20,11 +20,6 @@ LATEST_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
 DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 NON_FINITE_TEXT = frozenset(["nan", "snan", "inf", "infinity"])
 UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
-
-
-@lru_cache(maxsize=1)
-def known_timezones() -> frozenset[str]:
-    return frozenset(available_timezones())
 
 
 def parse_instant(value: Any) -> datetime:
@@ -92,7 +87,7 @@ class InstantField(serializers.Field):
 
 
 def validate_timezone(name: str) -> None:
-    if name not in known_timezones():
+    if name not in clock.known_zones():
         raise serializers.ValidationError(f"Unknown IANA time zone: {name!r}.")
 
 

@@ -227,3 +227,12 @@ def test_a_single_spend_runs_a_fixed_number_of_queries(
     api.spend(campaign, "1")
     with django_assert_num_queries(SINGLE_QUERIES + (1 if event_id else 0)):
         api.spend(campaign, "1", **({"event_id": event_id} if event_id else {}))
+
+
+def test_occurred_at_is_answered_in_utc_the_first_time_and_on_replay(api: Api) -> None:
+    campaign = api.campaign(api.brand())
+    body = {"campaign": campaign["id"], "amount": "1", "event_id": "tz-1",
+            "occurred_at": "2026-03-01T13:00:00+01:00"}
+    first = api.ok(api.post("spend", body), 201)
+    replay = api.ok(api.post("spend", body), 200)
+    assert first["occurred_at"] == replay["occurred_at"] == "2026-03-01T12:00:00Z"
