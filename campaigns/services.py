@@ -17,7 +17,7 @@ class HasSpend(Exception):
     """Deleting this would lose recorded spend: the ledger is never lost."""
 
 
-def create_brand(data: dict[str, Any], *, now: datetime) -> Brand:
+def create_brand(data: dict[str, Any]) -> Brand:
     with transaction.atomic():
         return Brand.objects.create(**data)
 
@@ -48,9 +48,9 @@ def _brand_has_spend(brand: Brand) -> bool:
 
 def create_campaign(data: dict[str, Any], *, now: datetime) -> Campaign:
     with transaction.atomic():
-        status.lock_brands([data["brand"].pk])
+        brands = status.lock_brands([data["brand"].pk])
         campaign = Campaign.objects.create(**data)
-        status.decide_locked(now, cause=Cause.EDIT, brand_ids=[campaign.brand_id])
+        status.decide_brands(now, cause=Cause.EDIT, brands=brands)
     campaign.refresh_from_db()
     return campaign
 
@@ -58,9 +58,9 @@ def create_campaign(data: dict[str, Any], *, now: datetime) -> Campaign:
 def update_campaign(campaign: Campaign, data: dict[str, Any], *, now: datetime) -> Campaign:
     data = {k: v for k, v in data.items() if k != "brand"}
     with transaction.atomic():
-        status.lock_brands([campaign.brand_id])
+        brands = status.lock_brands([campaign.brand_id])
         Campaign.objects.filter(pk=campaign.pk).update(**data)
-        status.decide_locked(now, cause=Cause.EDIT, brand_ids=[campaign.brand_id])
+        status.decide_brands(now, cause=Cause.EDIT, brands=brands)
     campaign.refresh_from_db()
     return campaign
 
@@ -75,21 +75,21 @@ def delete_campaign(campaign: Campaign) -> None:
 
 def set_schedule(campaign: Campaign, windows: Sequence[clock.Window], *, now: datetime) -> None:
     with transaction.atomic():
-        status.lock_brands([campaign.brand_id])
+        brands = status.lock_brands([campaign.brand_id])
         ScheduleWindow.objects.filter(campaign_id=campaign.pk).delete()
         ScheduleWindow.objects.bulk_create(
             ScheduleWindow(campaign_id=campaign.pk, day_of_week=w.day_of_week,
                            start_minute=w.start, end_minute=w.end)
             for w in windows
         )
-        status.decide_locked(now, cause=Cause.EDIT, brand_ids=[campaign.brand_id])
+        status.decide_brands(now, cause=Cause.EDIT, brands=brands)
 
 
 def set_manual_pause(campaign: Campaign, paused: bool, *, now: datetime) -> Campaign:
     """The user's own switch: pause adds `manual`, resume removes it; nothing else does."""
     with transaction.atomic():
-        status.lock_brands([campaign.brand_id])
+        brands = status.lock_brands([campaign.brand_id])
         Campaign.objects.filter(pk=campaign.pk).update(manual_paused=paused)
-        status.decide_locked(now, cause=Cause.MANUAL, brand_ids=[campaign.brand_id])
+        status.decide_brands(now, cause=Cause.MANUAL, brands=brands)
     campaign.refresh_from_db()
     return campaign

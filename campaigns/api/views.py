@@ -62,9 +62,7 @@ class BrandViewSet(EditViewSet):
     queryset = Brand.objects.order_by("id")
 
     def perform_create(self, serializer: BaseSerializer[Brand]) -> None:
-        serializer.instance = services.create_brand(
-            dict(serializer.validated_data), now=timezone.now()
-        )
+        serializer.instance = services.create_brand(dict(serializer.validated_data))
 
     def perform_update(self, serializer: BaseSerializer[Brand]) -> None:
         assert serializer.instance is not None

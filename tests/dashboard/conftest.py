@@ -44,7 +44,7 @@ def add_brand(agency: SignedUpAgency) -> Callable[..., Brand]:
     def add(name: str = "Brand", timezone_name: str = "Europe/Paris", **fields: Any) -> Brand:
         data = {"name": name, "timezone": timezone_name, "currency": "EUR", **fields}
         with schema_context(agency.agency.schema_name):
-            return services.create_brand(data, now=timezone.now())
+            return services.create_brand(data)
 
     return add
 

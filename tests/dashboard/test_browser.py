@@ -76,7 +76,7 @@ def live_agency(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveA
         with schema_context(result.agency.schema_name):
             brand = services.create_brand(
                 {"name": "Maison Lumière", "timezone": "Europe/Paris", "currency": "EUR",
-                 "daily_budget": Decimal("500.00")}, now=now)
+                 "daily_budget": Decimal("500.00")})
             capped = services.create_campaign(
                 {"brand": brand, "name": "Spring sale", "daily_budget": Decimal("50.00")},
                 now=now)

@@ -255,7 +255,6 @@ class Command(BaseCommand):
             {"name": plan.name, "timezone": plan.timezone, "currency": plan.currency,
              "daily_budget": Decimal(plan.daily) if plan.daily else None,
              "monthly_budget": Decimal(plan.monthly) if plan.monthly else None},
-            now=start,
         )
         campaigns = []
         for campaign_plan in plan.campaigns:
