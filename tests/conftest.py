@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIRequest
+from django.http import HttpResponse
 from django.test import Client
+from django.test.client import ClientHandler
 
 if TYPE_CHECKING:
     from tenants.models import Agency
@@ -33,9 +36,36 @@ def _connection_starts_in_public() -> Iterator[None]:
     connection.set_schema_to_public()
 
 
+class ServiceHandler(ClientHandler):
+    """Django's test handler behind the entry point's spend fast path, as `saas.wsgi` serves
+    requests under gunicorn: what the fast path declines, Django answers."""
+
+    def __call__(self, environ: dict[str, Any]) -> HttpResponse:
+        from campaigns.api import fast_spend
+
+        answered = fast_spend.answer(environ)
+        if answered is None:
+            return super().__call__(environ)  # type: ignore[no-any-return]
+        status, headers, content = answered
+        response = HttpResponse(content, status=status)
+        for name, value in headers:
+            response[name] = value
+        response.wsgi_request = WSGIRequest(environ)  # type: ignore[attr-defined]
+        response.served_by_fast_path = True  # type: ignore[attr-defined]
+        return response
+
+
+class ServiceClient(Client):
+    """A test client that serves requests as the deployed service does (`ServiceHandler`)."""
+
+    def __init__(self, **defaults: Any) -> None:
+        super().__init__(**defaults)
+        self.handler = ServiceHandler(enforce_csrf_checks=False)
+
+
 @pytest.fixture
 def public_client() -> Client:
-    return Client(HTTP_HOST=settings.BASE_DOMAIN)
+    return ServiceClient(HTTP_HOST=settings.BASE_DOMAIN)
 
 
 # --- Agencies ------------------------------------------------------------------------------
@@ -63,7 +93,7 @@ def agency_api_client(host: str, token: str | None, **headers: Any) -> Client:
     if token:
         headers.setdefault("HTTP_AUTHORIZATION", f"Bearer {token}")
     headers.setdefault("HTTP_HOST", host)
-    return Client(**headers)
+    return ServiceClient(**headers)
 
 
 @pytest.fixture
@@ -97,7 +127,7 @@ def agency(make_agency: Callable[..., SignedUpAgency]) -> SignedUpAgency:
 @pytest.fixture
 def agency_client(agency: SignedUpAgency) -> Client:
     """A client on the agency's host, without a token (pages, admin)."""
-    return Client(HTTP_HOST=agency.domain)
+    return ServiceClient(HTTP_HOST=agency.domain)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from django_tenants.utils import schema_context
 from saas.db import connection
 from tenants.models import Agency, ApiToken, Domain
 from tenants.tokens import generate_token
+from tests.conftest import ServiceClient
 
 
 @dataclass
@@ -92,7 +93,7 @@ def make_tenant(slug: str) -> tuple[Agency, str]:
 def api(db: None) -> Iterator[Api]:
     connection.set_schema_to_public()  # requests leave the connection in their tenant
     agency, token = make_tenant("engine-test")
-    client = Client(HTTP_HOST=f"{agency.slug}.{settings.BASE_DOMAIN}")
+    client = ServiceClient(HTTP_HOST=f"{agency.slug}.{settings.BASE_DOMAIN}")
     yield Api(client=client, token=token, agency=agency)
     connection.set_schema_to_public()
 
@@ -122,7 +123,7 @@ def committed_api(django_db_setup: None, django_db_blocker: Any) -> Iterator[Api
         connection.set_schema_to_public()
         agency, token = make_tenant(f"committed-{uuid.uuid4().hex[:8]}")
         try:
-            yield thread_api(Api(client=Client(), token=token, agency=agency))
+            yield thread_api(Api(client=ServiceClient(), token=token, agency=agency))
         finally:
             connection.close()  # the main thread's requests left it in the agency's schema
             connection.set_schema_to_public()
@@ -131,5 +132,5 @@ def committed_api(django_db_setup: None, django_db_blocker: Any) -> Iterator[Api
 
 def thread_api(api: Api) -> Api:
     """The same agency and token behind a new Client: one per thread."""
-    client = Client(HTTP_HOST=f"{api.agency.slug}.{settings.BASE_DOMAIN}")
+    client = ServiceClient(HTTP_HOST=f"{api.agency.slug}.{settings.BASE_DOMAIN}")
     return Api(client=client, token=api.token, agency=api.agency)

@@ -197,7 +197,7 @@ def test_an_empty_batch_does_nothing(api: Api) -> None:
 # stored reasons, and a write of statuses and history only when some reasons change (none do
 # here). An event with an event_id adds the statement that keeps its first response.
 BATCH_QUERIES = 7
-SINGLE_QUERIES = 7
+SINGLE_QUERIES = 6
 
 
 @pytest.mark.parametrize("size", [10, 1000])
