@@ -26,6 +26,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,9 +155,10 @@ def ledger_rows(tenant: Tenant) -> int:
 
 # --- The service under gunicorn -------------------------------------------------------------
 
-def start_gunicorn(port: int, workers: int) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, DEBUG="0", DJANGO_SETTINGS_MODULE="saas.settings")
-    args = [sys.executable, "-m", "gunicorn", "saas.wsgi:application", "--bind",
+def start_gunicorn(port: int, workers: int, app: str = "saas.wsgi:application",
+                   **env_vars: str) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, DEBUG="0", DJANGO_SETTINGS_MODULE="saas.settings", **env_vars)
+    args = [sys.executable, "-m", "gunicorn", app, "--bind",
             f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "sync",
             "--log-level", "warning"]
     server = subprocess.Popen(args, env=env, start_new_session=True)
@@ -218,15 +220,18 @@ def wrk_script(tenant: Tenant, kind: str, run: str) -> str:
     return (WRK_SINGLE if kind == "single" else WRK_BATCH) % values
 
 
-def service_rate(tenant: Tenant, port: int, kind: str, seconds: int) -> float:
-    """Events per second stored through the API, counted in the ledger."""
+def service_rate(tenant: Tenant, port: int, kind: str, seconds: int,
+                 rows: Callable[[], int] | None = None) -> float:
+    """Events per second stored through the API, counted in the ledger (or by `rows`)."""
+    count = rows or (lambda: ledger_rows(tenant))
     connections = SINGLE_CONNECTIONS if kind == "single" else BATCH_CONNECTIONS
-    run_wrk(wrk_script(tenant, kind, f"{kind}-warmup"), port, connections, 2)
-    before = ledger_rows(tenant)
+    run_wrk(wrk_script(tenant, kind, f"{kind}-warmup-{port}"), port, connections, 2)
+    before = count()
     started = time.monotonic()
-    requests_per_second = run_wrk(wrk_script(tenant, kind, kind), port, connections, seconds)
+    requests_per_second = run_wrk(wrk_script(tenant, kind, f"{kind}-{port}"), port, connections,
+                                  seconds)
     elapsed = time.monotonic() - started
-    stored = ledger_rows(tenant) - before
+    stored = count() - before
     per_request = 1 if kind == "single" else BATCH_SIZE
     print(f"  wrk: {requests_per_second:,.1f} requests/s, {stored:,} events stored "
           f"({requests_per_second * per_request:,.0f} events/s by wrk's count)")
@@ -285,12 +290,47 @@ def raw_rate(schema: str, kind: str, seconds: int) -> float:
     return float(match.group(1)) * (1 if kind == "single" else BATCH_SIZE)
 
 
+def bare_view_rate(schema: str, tenant: Tenant, workers: int, seconds: int) -> float:
+    """Single events per second through `bench/bare_view.py` (Django, no middleware, the two
+    statements) under the same gunicorn and wrk, stored in the scratch tables."""
+    port = free_port()
+    server = start_gunicorn(port, workers, "bench.bare_view:application", BENCH_SCHEMA=schema,
+                            DATABASE_URL=settings.DATABASE_URL)
+    try:
+        return service_rate(tenant, port, "single", seconds, rows=lambda: scratch_rows(schema))
+    finally:
+        stop(server)
+
+
+def scratch_rows(schema: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT count(*) FROM "{schema}".spend')
+        return int(cursor.fetchone()[0])
+
+
 def cleanup(tenant: Tenant | None, schema: str) -> None:
     connection.set_schema_to_public()
     with connection.cursor() as cursor:
         cursor.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     if tenant is not None:
         tenant.agency.delete(force_drop=True)  # drops its schema; domain and tokens cascade
+
+
+def report(rates: dict[str, tuple[float, float]], bare: float) -> None:
+    print()
+    print(f"{'':8} {'raw events/s':>14} {'service events/s':>18} {'ratio':>7} {'target':>7}")
+    for kind, (raw, service) in rates.items():
+        ratio = service / raw
+        mark = "ok" if ratio >= TARGETS[kind] else "BELOW"
+        print(f"{kind:8} {raw:14,.0f} {service:18,.0f} {ratio:7.3f} {TARGETS[kind]:7.2f}  {mark}")
+    raw_single, service_single = rates["single"]
+    print(f"\nbare Django view, single: {bare:,.0f} events/s = {bare / raw_single:.3f} of raw; "
+          f"the service does {service_single / bare:.2f} of the bare view's rate")
+    summary: dict[str, dict[str, float]] = {
+        kind: {"raw": round(raw), "service": round(service), "ratio": round(service / raw, 3)}
+        for kind, (raw, service) in rates.items()}
+    summary["bare_view_single"] = {"events": round(bare), "ratio": round(bare / raw_single, 3)}
+    print(json.dumps(summary))
 
 
 def main() -> int:
@@ -320,16 +360,9 @@ def main() -> int:
             service = service_rate(tenant, port, kind, args.seconds)
             print(f"{kind}: service       {service:,.0f} events/s")
             rates[kind] = (raw, service)
-        print()
-        print(f"{'':8} {'raw events/s':>14} {'service events/s':>18} {'ratio':>7} {'target':>7}")
-        for kind, (raw, service) in rates.items():
-            ratio = service / raw
-            mark = "ok" if ratio >= TARGETS[kind] else "BELOW"
-            print(f"{kind:8} {raw:14,.0f} {service:18,.0f} {ratio:7.3f} {TARGETS[kind]:7.2f}"
-                  f"  {mark}")
-        print(json.dumps({kind: {"raw": round(raw), "service": round(service),
-                                 "ratio": round(service / raw, 3)}
-                          for kind, (raw, service) in rates.items()}))
+        bare = bare_view_rate(schema, tenant, args.workers, args.seconds)
+        print(f"single: bare Django view {bare:,.0f} events/s")
+        report(rates, bare)
     finally:
         if server is not None:
             stop(server)
