@@ -40,6 +40,8 @@ class DecimalJSONParser(JSONParser):
             raise exceptions.ParseError(f"The body is not valid {encoding} text.") from exc
         except RecursionError as exc:  # the C decoder's depth guard, not a ValueError
             raise exceptions.ParseError("The body's JSON is nested too deeply.") from exc
+        except ArithmeticError as exc:  # Decimal("1e999999999999999999999"): no ValueError
+            raise exceptions.ParseError("The body has a number too large to read.") from exc
         except ValueError as exc:
             raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
 

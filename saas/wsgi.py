@@ -22,10 +22,8 @@ from django.db import close_old_connections  # noqa: E402  (after setup)
 
 from campaigns.api import fast_spend  # noqa: E402
 from saas.db import connection  # noqa: E402
-from saas.errors import error_body  # noqa: E402
 
 logger = logging.getLogger(__name__)
-SERVER_ERROR = error_body("Internal server error.", "server_error")
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -33,7 +31,7 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
         answered = fast_spend.answer(environ)
     except Exception:
         logger.exception("Unhandled error on POST %s", fast_spend.PATH)
-        answered = fast_spend.json_answer(500, SERVER_ERROR, environ)
+        answered = fast_spend.server_error(environ)
     finally:
         _finish_request()
     if answered is None:
@@ -47,6 +45,10 @@ def _finish_request() -> None:
     """What Django does when a request ends (its connection kept or closed by CONN_MAX_AGE and
     errors). No health check is owed to the next fast request: its first query is read-only and
     a dead connection there sends the request to Django on a new one."""
-    close_old_connections()
+    try:
+        close_old_connections()
+    except Exception:
+        logger.exception("Could not end a request's database connection")
+        return
     if connection.connection is not None:
         connection.health_check_done = True

@@ -23,16 +23,17 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
+from django.utils.http import parse_header_parameters
 from rest_framework.renderers import JSONRenderer
 
 from campaigns import ledger
 from campaigns.api.spend import InvalidEvent, SpendView, parse_event
 from saas.db import connection
+from saas.errors import error_body
 from tenants import auth
 from tenants.tokens import looks_like_token
 
 PATH = "/api/v1/spend"
-JSON_TYPES = ("application/json", "application/json;charset=utf-8")
 ACCEPTED = ("", "*/*", "application/json")  # anything else is negotiated by DRF
 
 Answer = tuple[int, list[tuple[str, str]], bytes]
@@ -48,37 +49,45 @@ def answer(environ: dict[str, Any]) -> Answer | None:
     now = timezone.now()
     try:
         event = parse_event(_json(body), now=now)
-    except (ValueError, RecursionError, InvalidEvent):
-        return None
+    except (ValueError, ArithmeticError, RecursionError, InvalidEvent):
+        return None  # ArithmeticError: Decimal("1e999999999999999999999") and the like
     found = _token(hostname, token)
     if found is None or SpendView.write_scope not in found.scopes:
         return None
-    auth.touch(found)
     connection.set_tenant(found.agency)
     try:
         recorded = ledger.record_spend(event, now=now)
     except (ledger.UnknownCampaign, ledger.EventConflict):
         return None  # rolled back: the view answers the 400 or the 409
-    return json_answer(201 if recorded.created else 200, recorded.body, environ)
+    auth.touch(found)
+    content = JSONRenderer().render(recorded.body)
+    headers = [("Allow", "POST, OPTIONS"), *_headers(environ, len(content))]
+    return (201 if recorded.created else 200), headers, content
 
 
-def json_answer(status: int, body: Any, environ: dict[str, Any]) -> Answer:
-    """`body` rendered as DRF renders it, with the headers the view's response has."""
-    content = JSONRenderer().render(body)
-    return status, _headers(environ, len(content)), content
+def server_error(environ: dict[str, Any]) -> Answer:
+    """The 500 that `ApiErrorMiddleware` gives when the view fails."""
+    content = json.dumps(error_body("Internal server error.", "server_error")).encode()
+    return 500, _headers(environ, len(content)), content
 
 
 def _is_plain_spend(environ: dict[str, Any]) -> bool:
     """A POST of JSON to the exact path, wanting JSON, that no security setting redirects."""
-    content_type = environ.get("CONTENT_TYPE", "").lower().replace(" ", "")
     return (
         environ.get("REQUEST_METHOD") == "POST"
         and environ.get("PATH_INFO") == PATH
         and not environ.get("QUERY_STRING")
-        and content_type in JSON_TYPES
+        and _is_utf8_json(environ.get("CONTENT_TYPE", ""))
         and environ.get("HTTP_ACCEPT", "") in ACCEPTED
         and not (settings.SECURE_SSL_REDIRECT and not _is_secure(environ))
     )
+
+
+def _is_utf8_json(content_type: str) -> bool:
+    """`application/json`, perhaps with `charset=utf-8`, read as DRF reads the header."""
+    media_type, params = parse_header_parameters(content_type)
+    return media_type == "application/json" and (
+        not params or {k: v.lower() for k, v in params.items()} == {"charset": "utf-8"})
 
 
 def _is_secure(environ: dict[str, Any]) -> bool:
@@ -137,10 +146,9 @@ def _token(hostname: str, token: str) -> auth.FoundToken | None:
 
 
 def _headers(environ: dict[str, Any], length: int) -> list[tuple[str, str]]:
-    """What the view's response carries after DRF and the security middleware."""
+    """What every API response carries after the security middleware."""
     headers = [
         ("Content-Type", "application/json"),
-        ("Allow", "POST, OPTIONS"),
         ("X-Frame-Options", settings.X_FRAME_OPTIONS),
         ("Content-Length", str(length)),
     ]

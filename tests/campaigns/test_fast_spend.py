@@ -121,6 +121,15 @@ DECLINED: dict[str, tuple[Callable[[Api, dict[str, Any]], Any], int]] = {
         HTTP_AUTHORIZATION=f"Bearer {api.token}"), 201),
     "a form body": (lambda api, body: api.client.post(
         "/api/v1/spend", body, HTTP_AUTHORIZATION=f"Bearer {api.token}"), 415),
+    "a content type DRF does not read as JSON": (lambda api, body: api.client.post(
+        "/api/v1/spend", json.dumps(body), content_type="application/ json",
+        HTTP_AUTHORIZATION=f"Bearer {api.token}"), 415),
+    "another charset": (lambda api, body: api.client.post(
+        "/api/v1/spend", json.dumps(body), content_type="application/json; charset=latin-1",
+        HTTP_AUTHORIZATION=f"Bearer {api.token}"), 201),
+    "a number too large to read": (lambda api, body: api.client.post(
+        "/api/v1/spend", json.dumps(body)[:-1] + ', "x": 1e99999999999999999999}',
+        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {api.token}"), 400),
     "an Accept it cannot render": (lambda api, body: post_spend(
         api.client, api, body, HTTP_ACCEPT="text/html"), 406),
     "the public host": (lambda api, body: post_spend(
@@ -141,6 +150,14 @@ def test_everything_else_is_declined_unwritten_and_answered_by_django(
     assert response.status_code == status, response.content
     with schema_context(api.agency.schema_name):
         assert Spend.objects.count() == (1 if status == 201 else 0)
+
+
+def test_a_charset_named_in_capitals_is_still_the_fast_path(api: Api) -> None:
+    campaign = api.campaign(api.brand())
+    response = api.client.post(
+        "/api/v1/spend", json.dumps({"campaign": campaign["id"], "amount": "1"}),
+        content_type="application/json; charset=UTF-8", HTTP_AUTHORIZATION=f"Bearer {api.token}")
+    assert fast(response) and response.status_code == 201
 
 
 def test_an_event_id_reused_with_another_body_is_declined_and_answered_409(api: Api) -> None:

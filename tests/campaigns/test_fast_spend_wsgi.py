@@ -101,8 +101,10 @@ def test_an_error_inside_the_fast_path_is_a_json_500_and_stores_nothing(
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(ledger.status, "decide_brands", broken)
-    status, _, body = wsgi_call(spend_environ(api, {"campaign": campaign["id"], "amount": "1"}))
+    status, headers, body = wsgi_call(spend_environ(api, {"campaign": campaign["id"],
+                                                          "amount": "1"}))
     assert status == "500 Internal Server Error"
     assert body == {"error": "server_error", "message": "Internal server error."}
+    assert "Allow" not in headers  # as ApiErrorMiddleware's 500
     with schema_context(api.agency.schema_name):
         assert Spend.objects.count() == 0

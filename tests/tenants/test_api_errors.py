@@ -53,6 +53,16 @@ def test_json_nested_too_deeply_is_400_not_500(api_client: Client, body: str) ->
         assert "nested too deeply" in assert_error(response, 400)["message"]
 
 
+@pytest.mark.parametrize("number", ["1e9999999999999999999999", "-1E-99999999999999999999999"])
+def test_a_number_with_an_exponent_too_large_to_read_is_400_not_500(
+    api_client: Client, number: str
+) -> None:
+    for path in ("/api/v1/tokens", "/api/v1/spend", "/api/v1/spend/batch"):
+        response = api_client.post(path, f'{{"amount": {number}}}',
+                                   content_type="application/json")
+        assert "too large" in assert_error(response, 400)["message"]
+
+
 @pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
 def test_nan_and_infinity_are_400(api_client: Client, constant: str) -> None:
     response = api_client.post("/api/v1/tokens", f'{{"name": {constant}, "scopes": ["read"]}}',
