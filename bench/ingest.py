@@ -8,8 +8,10 @@ The service runs under gunicorn (sync workers, DEBUG off) on 127.0.0.1 and `wrk`
 `POST /api/v1/spend/batch` (1000 events a request). In the same run `pgbench` does the minimal
 work of an ingest on the same server, in a scratch schema whose tables copy the ledger's and the
 totals' (columns, indexes, constraints): insert the event and upsert its daily total, one
-transaction per event (16 clients) and one per 1000 events. It prints both rates and their
-ratios (events per second). Everything the run creates is dropped at the end.
+transaction per event (16 clients) and one per 1000 events. For single events it also runs the
+issue's "bare view" (`bench/bare_view.py`: Django with no middleware sending those two
+statements) under the same gunicorn and wrk. It prints the rates and their ratios (events per
+second). Everything the run creates is dropped at the end.
 """
 
 from __future__ import annotations
