@@ -102,6 +102,19 @@ def format_instant(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+SPEND_BODY_KEYS = ("id", "campaign", "amount", "occurred_at", "event_id", "campaign_status")
+
+
+def spend_body(spend_id: int, campaign_id: int, amount: str, occurred_at: str,
+               event_id: str | None, campaign_status: dict[str, Any]) -> dict[str, Any]:
+    """The answer to one spend, its keys always in this order: the kept first response comes
+    back from jsonb with its keys re-sorted, and a replay must read as the first answer did."""
+    return dict(zip(SPEND_BODY_KEYS, (
+        spend_id, campaign_id, amount, occurred_at, event_id,
+        {"status": campaign_status["status"],
+         "pause_reasons": campaign_status["pause_reasons"]}), strict=True))
+
+
 # ORDER BY before FOR UPDATE: PostgreSQL locks rows in the order it returns them, so every
 # writer takes its brands' locks in id order and two batches cannot deadlock.
 LOCK_SQL = """
@@ -221,14 +234,9 @@ def record_spend(event: SpendEvent, *, now: datetime) -> Recorded:
         spend_id = inserted[0][0]
         decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(zones))
         stored = decision.stored[event.campaign_id]
-        body = {
-            "id": spend_id,
-            "campaign": event.campaign_id,
-            "amount": format_amount(event.amount),
-            "occurred_at": format_instant(row.occurred_at),
-            "event_id": event.event_id,
-            "campaign_status": {"status": stored.status, "pause_reasons": stored.pause_reasons},
-        }
+        body = spend_body(spend_id, event.campaign_id, format_amount(event.amount),
+                          format_instant(row.occurred_at), event.event_id,
+                          {"status": stored.status, "pause_reasons": stored.pause_reasons})
         if event.event_id:
             _remember(spend_id, body)
         return Recorded(body=body, created=True)
@@ -255,20 +263,18 @@ def _replay(event: SpendEvent) -> Recorded:
     if request_hash != event.fingerprint:
         raise EventConflict(event.event_id)
     if response is None:  # first recorded in a batch, which answers no body per event
-        response = _first_body(spend_id, campaign_id, amount, occurred_at, event.event_id)
-    body = json.loads(response) if isinstance(response, str) else response
-    return Recorded(body=body, created=False)
+        return Recorded(_first_body(spend_id, campaign_id, amount, occurred_at, event.event_id),
+                        created=False)
+    kept = json.loads(response) if isinstance(response, str) else response
+    return Recorded(body=spend_body(*(kept[key] for key in SPEND_BODY_KEYS)), created=False)
 
 
 def _first_body(spend_id: int, campaign_id: int, amount: Decimal, occurred_at: datetime,
                 event_id: str | None) -> dict[str, Any]:
     (campaign,) = _statuses([campaign_id])
-    return {
-        "id": spend_id, "campaign": campaign_id, "amount": format_amount(amount),
-        "occurred_at": format_instant(occurred_at.astimezone(UTC)), "event_id": event_id,
-        "campaign_status": {"status": campaign["status"],
-                            "pause_reasons": campaign["pause_reasons"]},
-    }
+    return spend_body(spend_id, campaign_id, format_amount(amount), format_instant(occurred_at),
+                      event_id, {"status": campaign["status"],
+                                 "pause_reasons": campaign["pause_reasons"]})
 
 
 def record_batch(events: Sequence[SpendEvent], *, now: datetime) -> BatchRecorded:
