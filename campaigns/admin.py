@@ -44,12 +44,6 @@ class BrandAdmin(TenantOnlyAdmin):
     list_display = ["name", "timezone", "currency", "daily_budget", "monthly_budget"]
     search_fields = ["name"]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        """Days and months of recorded spend are keyed in the brand's zone: it stays."""
-        if obj is not None and Spend.objects.filter(campaign__brand_id=obj.pk).exists():
-            return ["timezone"]
-        return []
-
     def save_model(self, request: HttpRequest, obj: Brand, form: Any, change: bool) -> None:
         if not change:
             super().save_model(request, obj, form, change)

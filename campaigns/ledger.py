@@ -309,6 +309,54 @@ def record_batch(events: Sequence[SpendEvent], *, now: datetime) -> BatchRecorde
     return BatchRecorded(created=len(inserted), duplicates=duplicates, campaigns=campaigns)
 
 
+BRAND_SPEND_SQL = """
+SELECT s.id, s.occurred_at FROM campaigns_spend s
+JOIN campaigns_campaign c ON c.id = s.campaign_id
+WHERE c.brand_id = %s
+"""
+REKEY_SQL = """
+UPDATE campaigns_spend s SET local_day = v.day
+FROM unnest(%s::bigint[], %s::date[]) AS v(id, day)
+WHERE s.id = v.id AND s.local_day <> v.day
+"""
+CLEAR_TOTALS_SQL = """
+DELETE FROM campaigns_spendtotal t USING campaigns_campaign c
+WHERE c.id = t.campaign_id AND c.brand_id = %s
+"""
+# The totals again from the ledger, as WRITE_SQL keys them: local day, and its month.
+REBUILD_TOTALS_SQL = """
+INSERT INTO campaigns_spendtotal (campaign_id, period, period_start, amount)
+SELECT s.campaign_id, 'd', s.local_day, sum(s.amount)
+FROM campaigns_spend s JOIN campaigns_campaign c ON c.id = s.campaign_id
+WHERE c.brand_id = %(brand)s GROUP BY 1, 3
+UNION ALL
+SELECT s.campaign_id, 'm', date_trunc('month', s.local_day)::date, sum(s.amount)
+FROM campaigns_spend s JOIN campaigns_campaign c ON c.id = s.campaign_id
+WHERE c.brand_id = %(brand)s GROUP BY 1, 3
+"""
+
+
+def rekey_brand(brand_id: int, zone_name: str) -> None:
+    """After the brand's time zone changed: every ledger row of its campaigns gets the local day
+    of its instant in the new zone, and the day and month totals are rebuilt from the ledger.
+
+    The caller holds the brand's lock, so no spend of the brand is written meanwhile. Four
+    statements however many events; the local days come from `clock`, as for new spend.
+    """
+    zone = selectors.zone(zone_name)
+    with connection.cursor() as cursor:
+        cursor.execute(BRAND_SPEND_SQL, [brand_id])
+        events = cursor.fetchall()
+        days: dict[datetime, date] = {}
+        for _, occurred_at in events:
+            if occurred_at not in days:
+                days[occurred_at] = clock.local_day(occurred_at, zone)
+        cursor.execute(REKEY_SQL, [[spend_id for spend_id, _ in events],
+                                   [days[occurred_at] for _, occurred_at in events]])
+        cursor.execute(CLEAR_TOTALS_SQL, [brand_id])
+        cursor.execute(REBUILD_TOTALS_SQL, {"brand": brand_id})
+
+
 def _without_repeats(events: Sequence[SpendEvent]) -> tuple[list[SpendEvent], int]:
     """The batch without the repeats of an event_id it already carries, and their number."""
     first: dict[str, tuple[int, str]] = {}

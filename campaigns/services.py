@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
-from campaigns import clock, status
+from campaigns import clock, ledger, status
 from campaigns.models import Brand, Campaign, Cause, ScheduleWindow, Spend
 
 
@@ -23,13 +23,16 @@ def create_brand(data: dict[str, Any]) -> Brand:
 
 
 def update_brand(brand: Brand, data: dict[str, Any], *, now: datetime) -> Brand:
+    """A new time zone moves the brand's recorded spend to the local days and months of that
+    zone (`ledger.rekey_brand`) before the campaigns are decided again."""
     with transaction.atomic():
         status.lock_brands([brand.pk])
-        if "timezone" in data and data["timezone"] != brand.timezone and _brand_has_spend(brand):
-            raise HasSpend("The time zone of a brand with recorded spend cannot change.")
+        new_zone = "timezone" in data and data["timezone"] != brand.timezone
         for name, value in data.items():
             setattr(brand, name, value)
         brand.save(update_fields=list(data))  # only what was edited: no stale columns written
+        if new_zone:
+            ledger.rekey_brand(brand.pk, brand.timezone)
         status.decide_locked(now, cause=Cause.EDIT, brand_ids=[brand.pk])
     return brand
 

@@ -11,7 +11,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import User
-from campaigns.models import Brand, Campaign
+from campaigns.models import Brand, Campaign, Spend
 
 pytestmark = pytest.mark.django_db
 
@@ -40,20 +40,23 @@ def test_the_admin_refuses_an_unknown_time_zone(make_agency: Callable[..., Any])
         assert not Brand.objects.exists()
 
 
-def test_the_time_zone_of_a_brand_with_spend_is_read_only_in_the_admin(
+def test_the_admin_moves_a_brand_with_spend_to_another_time_zone(
     make_agency: Callable[..., Any]
 ) -> None:
     acme = make_agency("acme")
     brand = api_post(acme, "brands", {"name": "B", "timezone": "Europe/Paris"})
     campaign = api_post(acme, "campaigns", {"brand": brand["id"], "name": "C"})
-    api_post(acme, "spend", {"campaign": campaign["id"], "amount": "1"})
+    api_post(acme, "spend", {"campaign": campaign["id"], "amount": "1",
+                             "occurred_at": "2026-03-01T20:00:00Z"})  # 2 March in Tokyo
     client = admin_client(acme)
     response = client.post(f"/admin/campaigns/brand/{brand['id']}/change/", {
         "name": "Renamed", "timezone": "Asia/Tokyo", "currency": "USD"})
     assert response.status_code == 302
     with schema_context(acme.agency.schema_name):
         saved = Brand.objects.get(pk=brand["id"])
-        assert (saved.name, saved.timezone) == ("Renamed", "Europe/Paris")
+        assert (saved.name, saved.timezone) == ("Renamed", "Asia/Tokyo")
+        assert [str(day) for day in Spend.objects.values_list("local_day", flat=True)] == [
+            "2026-03-02"]
 
 
 def test_an_admin_edit_keeps_the_manual_pause_and_re_decides(

@@ -251,3 +251,46 @@ def test_editing_the_schedule_re_evaluates_at_once(api: Api) -> None:
     api.ok(schedule(api, campaign, every_day))
     assert reasons(api, campaign) == []
     assert history(api, campaign)[0]["cause"] == "edit"
+
+
+# --- A brand's new time zone ----------------------------------------------------------------
+
+def sums_at(api: Api, campaign: dict[str, Any], at: str) -> tuple[str, str, list[str]]:
+    evaluation = api.status(campaign, at)["evaluation"]
+    spend = evaluation["spend"]
+    return spend["campaign_today"], spend["campaign_month"], evaluation["reasons"]
+
+
+def test_a_new_time_zone_moves_recorded_spend_to_that_zones_days_and_months(api: Api) -> None:
+    brand = api.brand(timezone="UTC")
+    campaign = api.campaign(brand, daily_budget="4.00")
+    api.spend(campaign, "4.00", occurred_at="2026-03-01T23:30:00Z")  # 2 March 08:30 in Tokyo
+    api.spend(campaign, "1.00", occurred_at="2026-03-31T20:00:00Z")  # 1 April 05:00 in Tokyo
+    assert sums_at(api, campaign, "2026-03-01T23:45:00Z") == (
+        "4.00", "5.00", ["campaign_daily_budget"])
+    assert sums_at(api, campaign, "2026-03-02T00:15:00Z") == ("0.00", "5.00", [])
+
+    edited = api.patch(f"brands/{brand['id']}", {"timezone": "Asia/Tokyo"})
+    assert api.ok(edited)["timezone"] == "Asia/Tokyo"
+    assert sums_at(api, campaign, "2026-03-01T23:45:00Z") == (  # 2 March 08:45 in Tokyo
+        "4.00", "4.00", ["campaign_daily_budget"])
+    assert sums_at(api, campaign, "2026-03-01T14:00:00Z") == ("0.00", "4.00", [])  # 1 March
+    assert sums_at(api, campaign, "2026-03-31T16:00:00Z") == ("1.00", "1.00", [])  # 1 April
+
+
+def test_moving_a_brand_to_another_zone_runs_the_same_queries_for_1_or_30_events(
+    api: Api,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for events, zone in ((1, "Asia/Tokyo"), (30, "America/New_York")):
+        brand = api.brand(timezone="UTC", name=zone)
+        campaign = api.campaign(brand)
+        for n in range(events):
+            api.spend(campaign, "0.10", occurred_at=f"2026-03-01T{n % 24:02d}:00:00Z")
+        with CaptureQueriesContext(connection) as queries:
+            api.ok(api.patch(f"brands/{brand['id']}", {"timezone": zone}))
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
