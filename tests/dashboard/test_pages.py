@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -256,10 +256,13 @@ def test_campaign_page_charts_30_local_days_and_lists_the_history(
 ) -> None:
     brand = add_brand("Maison", "Europe/Paris")
     campaign = add_campaign(brand, "Spring", daily_budget=Decimal("40.00"))
+    paris = ZoneInfo("Europe/Paris")
+    today = timezone.now().astimezone(paris).date()
     with schema_context(agency.agency.schema_name):
-        now = timezone.now()
         for days_ago, amount in ((0, "40"), (3, "12.5"), (29, "7"), (30, "99")):
-            at = now - timedelta(days=days_ago)
+            # Local noon: the same clock time N days ago can fall on another local day
+            # across a DST change (30 days before 23:05 CET is 00:05 CEST).
+            at = datetime.combine(today - timedelta(days=days_ago), time(12), tzinfo=paris)
             ledger.record_spend(ledger.SpendEvent(campaign.pk, Decimal(amount), at, None), now=at)
 
     page = signed_in.get(f"/campaigns/{campaign.pk}/").content.decode()
