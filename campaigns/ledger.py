@@ -8,8 +8,9 @@ One set-based write path serves a single event and a batch of a thousand alike:
    serialise;
 2. one statement inserts the events (`ON CONFLICT (event_id) DO NOTHING`: the unique constraint
    decides which of two concurrent retries is first) and adds only the rows it actually
-   inserted to the day and month totals with one grouped atomic upsert;
-3. one `status.decide_locked` for the touched brands, under the locks already held.
+   inserted to the day and month totals with one grouped atomic upsert; the read of the
+   touched brands' campaigns follows it in the same round trip;
+3. one `status.decide_snapshot` of what that read, under the locks already held.
 
 The query count depends on none of the batch size, the number of campaigns or brands.
 """
@@ -194,12 +195,15 @@ def _rows(events: Sequence[SpendEvent], zones: dict[int, selectors.BrandRow],
     return rows
 
 
-def _write(rows: Sequence[_Row]) -> list[tuple[int, str | None]]:
-    """Insert the rows not yet in the ledger and add them to the totals: (id, event_id) of
-    each row inserted.
+def _write(rows: Sequence[_Row], then: selectors.SnapshotQuery
+           ) -> tuple[list[tuple[int, str | None]], selectors.Snapshot]:
+    """Insert the rows not yet in the ledger and add them to the totals, then read the brands'
+    campaigns as they now stand: (id, event_id) of each row inserted, and that snapshot.
 
     The rows travel as one JSON document (amounts as their exact decimal text), which costs a
-    single C-speed `json.dumps` where six client-side arrays cost a Python call per value.
+    single C-speed `json.dumps` where six client-side arrays cost a Python call per value. The
+    read goes in the same round trip as its own statement, so it sees the write (client-side
+    binding sends both as one simple query; each statement still gets its own snapshot).
     """
     document = json.dumps([
         {"campaign": row.event.campaign_id, "amount": str(row.event.amount),
@@ -210,8 +214,10 @@ def _write(rows: Sequence[_Row]) -> list[tuple[int, str | None]]:
         for row in rows
     ])
     with connection.cursor() as cursor:
-        cursor.execute(WRITE_SQL, [document])
-        return list(cursor.fetchall())
+        cursor.execute(f"{WRITE_SQL};\n{then.sql}", [document, *then.params])
+        inserted = list(cursor.fetchall())
+        cursor.nextset()
+        return inserted, then.build(cursor.fetchall())
 
 
 def _stored(event_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
@@ -228,11 +234,11 @@ def record_spend(event: SpendEvent, *, now: datetime) -> Recorded:
         if not zones:
             raise UnknownCampaign(event.campaign_id)
         (row,) = _rows([event], zones, now)
-        inserted = _write([row])
+        inserted, current = _write([row], selectors.SnapshotQuery.of(now, _brands(zones)))
         if not inserted:
             return _replay(event)
         spend_id = inserted[0][0]
-        decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(zones))
+        decision = status.decide_snapshot(current, cause=Cause.SPEND)
         stored = decision.stored[event.campaign_id]
         body = spend_body(spend_id, event.campaign_id, format_amount(event.amount),
                           format_instant(row.occurred_at), event.event_id,
@@ -295,12 +301,12 @@ def record_batch(events: Sequence[SpendEvent], *, now: datetime) -> BatchRecorde
         if unknown:
             raise InvalidBatch(unknown)
         rows = _rows(unique, zones, now)
-        inserted = _write(rows)
+        inserted, current = _write(rows, selectors.SnapshotQuery.of(now, _brands(zones)))
         if len(inserted) < len(rows):
             duplicates += _check_ledger_repeats(events, rows, inserted)
         touched = sorted({event.campaign_id for event in unique})
         if inserted:
-            decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(zones))
+            decision = status.decide_snapshot(current, cause=Cause.SPEND)
             campaigns = [{"id": campaign_id, "status": decision.stored[campaign_id].status,
                           "pause_reasons": decision.stored[campaign_id].pause_reasons}
                          for campaign_id in touched]
