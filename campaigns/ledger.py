@@ -103,17 +103,15 @@ def format_instant(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-SPEND_BODY_KEYS = ("id", "campaign", "amount", "occurred_at", "event_id", "campaign_status")
-
-
 def spend_body(spend_id: int, campaign_id: int, amount: str, occurred_at: str,
                event_id: str | None, campaign_status: dict[str, Any]) -> dict[str, Any]:
-    """The answer to one spend, its keys always in this order: the kept first response comes
-    back from jsonb with its keys re-sorted, and a replay must read as the first answer did."""
-    return dict(zip(SPEND_BODY_KEYS, (
-        spend_id, campaign_id, amount, occurred_at, event_id,
-        {"status": campaign_status["status"],
-         "pause_reasons": campaign_status["pause_reasons"]}), strict=True))
+    """The answer to one spend, built the same way the first time and on every replay."""
+    return {
+        "id": spend_id, "campaign": campaign_id, "amount": amount, "occurred_at": occurred_at,
+        "event_id": event_id,
+        "campaign_status": {"status": campaign_status["status"],
+                            "pause_reasons": campaign_status["pause_reasons"]},
+    }
 
 
 # ORDER BY before FOR UPDATE: PostgreSQL locks rows in the order it returns them, so every
@@ -128,11 +126,16 @@ FOR UPDATE OF b
 # The month of a spend is the month of its local day (clock.local_month), hence date_trunc.
 WRITE_SQL = """
 WITH inserted AS (
-    INSERT INTO campaigns_spend
-        (campaign_id, amount, occurred_at, local_day, event_id, request_hash, created_at)
-    SELECT *, now() FROM jsonb_to_recordset(%s::jsonb) AS event(
+    INSERT INTO campaigns_spend (campaign_id, amount, occurred_at, local_day, event_id,
+                                 request_hash, response, created_at)
+    SELECT e.campaign, e.amount, e.occurred_at, e.local_day, e.event_id, e.request_hash,
+           CASE WHEN e.remember THEN jsonb_build_object('campaign_status', jsonb_build_object(
+               'status', c.status, 'pause_reasons', c.pause_reasons)) END,
+           now()
+    FROM jsonb_to_recordset(%s::jsonb) AS e(
         campaign bigint, amount numeric, occurred_at timestamptz, local_day date,
-        event_id text, request_hash text)
+        event_id text, request_hash text, remember boolean)
+    LEFT JOIN campaigns_campaign c ON e.remember AND c.id = e.campaign
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id, campaign_id, amount, local_day, event_id
 ), totals AS (
@@ -195,10 +198,13 @@ def _rows(events: Sequence[SpendEvent], zones: dict[int, selectors.BrandRow],
     return rows
 
 
-def _write(rows: Sequence[_Row], then: selectors.SnapshotQuery
+def _write(rows: Sequence[_Row], then: selectors.SnapshotQuery, *, remember: bool = False
            ) -> tuple[list[tuple[int, str | None]], selectors.Snapshot]:
     """Insert the rows not yet in the ledger and add them to the totals, then read the brands'
     campaigns as they now stand: (id, event_id) of each row inserted, and that snapshot.
+
+    `remember` keeps, with each event that has an event_id, its campaign's status as stored
+    before the decision: the status its first answer gives unless the decision changes it.
 
     The rows travel as one JSON document (amounts as their exact decimal text), which costs a
     single C-speed `json.dumps` where six client-side arrays cost a Python call per value. The
@@ -210,7 +216,8 @@ def _write(rows: Sequence[_Row], then: selectors.SnapshotQuery
          # In UTC: PostgreSQL refuses offsets beyond 15:59:59 that Python accepts (+23:59).
          "occurred_at": row.occurred_at.astimezone(UTC).isoformat(),
          "local_day": row.local_day.isoformat(),
-         "event_id": row.event.event_id, "request_hash": row.request_hash}
+         "event_id": row.event.event_id, "request_hash": row.request_hash,
+         "remember": remember and row.event.event_id is not None}
         for row in rows
     ])
     with connection.cursor() as cursor:
@@ -234,24 +241,27 @@ def record_spend(event: SpendEvent, *, now: datetime) -> Recorded:
         if not zones:
             raise UnknownCampaign(event.campaign_id)
         (row,) = _rows([event], zones, now)
-        inserted, current = _write([row], selectors.SnapshotQuery.of(now, _brands(zones)))
+        inserted, current = _write([row], selectors.SnapshotQuery.of(now, _brands(zones)),
+                                   remember=True)
         if not inserted:
             return _replay(event)
         spend_id = inserted[0][0]
         decision = status.decide_snapshot(current, cause=Cause.SPEND)
         stored = decision.stored[event.campaign_id]
+        answered = {"status": stored.status, "pause_reasons": stored.pause_reasons}
+        if event.event_id and stored.pause_reasons != current.campaigns[
+                event.campaign_id].stored_reasons:
+            _remember(spend_id, answered)  # the write kept the status from before the change
         body = spend_body(spend_id, event.campaign_id, format_amount(event.amount),
-                          format_instant(row.occurred_at), event.event_id,
-                          {"status": stored.status, "pause_reasons": stored.pause_reasons})
-        if event.event_id:
-            _remember(spend_id, body)
+                          format_instant(row.occurred_at), event.event_id, answered)
         return Recorded(body=body, created=True)
 
 
-def _remember(spend_id: int, body: dict[str, Any]) -> None:
-    """Keep the first response of an event_id, so a retry gets it back as it was."""
+def _remember(spend_id: int, campaign_status: dict[str, Any]) -> None:
+    """Keep the status the first answer of an event_id gave, so a retry gets it back."""
     with connection.cursor() as cursor:
-        cursor.execute(REMEMBER_SQL, [json.dumps(body), spend_id])
+        cursor.execute(REMEMBER_SQL, [json.dumps({"campaign_status": campaign_status}),
+                                      spend_id])
 
 
 def _statuses(campaign_ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -272,7 +282,9 @@ def _replay(event: SpendEvent) -> Recorded:
         return Recorded(_first_body(spend_id, campaign_id, amount, occurred_at, event.event_id),
                         created=False)
     kept = json.loads(response) if isinstance(response, str) else response
-    return Recorded(body=spend_body(*(kept[key] for key in SPEND_BODY_KEYS)), created=False)
+    body = spend_body(spend_id, campaign_id, format_amount(amount), format_instant(occurred_at),
+                      event.event_id, kept["campaign_status"])
+    return Recorded(body=body, created=False)
 
 
 def _first_body(spend_id: int, campaign_id: int, amount: Decimal, occurred_at: datetime,

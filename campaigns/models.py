@@ -116,6 +116,8 @@ class Spend(models.Model):
     event_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
     # SHA-256 of the request as the client meant it, to tell a retry from a different body.
     request_hash = models.CharField(max_length=64, blank=True, default="")
+    # For a retry of the event_id: {"campaign_status": ...} as the first answer gave it (the
+    # rest of that answer is this row). Null for events recorded in a batch.
     response = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
