@@ -8,8 +8,8 @@ One set-based write path serves a single event and a batch of a thousand alike:
    serialise;
 2. one statement inserts the events (`ON CONFLICT (event_id) DO NOTHING`: the unique constraint
    decides which of two concurrent retries is first) and adds only the rows it actually
-   inserted to the day and month totals with one grouped atomic upsert; the read of the
-   touched brands' campaigns follows it in the same round trip;
+   inserted to the day and month totals with one grouped atomic upsert; one read of the
+   touched brands' campaigns follows it;
 3. one `status.decide_snapshot` of what that read, under the locks already held.
 
 The query count depends on none of the batch size, the number of campaigns or brands.
@@ -173,7 +173,7 @@ class _Row:
 def _lock(campaign_ids: Sequence[int]) -> dict[int, selectors.BrandRow]:
     """Lock the brands of the campaigns and read them: {campaign id: its brand} for those
     that exist in this agency."""
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(LOCK_SQL, [sorted(set(campaign_ids))])
         return {campaign: selectors.BrandRow(*brand) for campaign, *brand in cursor.fetchall()}
 
@@ -208,8 +208,7 @@ def _write(rows: Sequence[_Row], then: selectors.SnapshotQuery, *, remember: boo
 
     The rows travel as one JSON document (amounts as their exact decimal text), which costs a
     single C-speed `json.dumps` where six client-side arrays cost a Python call per value. The
-    read goes in the same round trip as its own statement, so it sees the write (client-side
-    binding sends both as one simple query; each statement still gets its own snapshot).
+    read is a statement of its own, so it sees the write. Both are prepared statements.
     """
     document = json.dumps([
         {"campaign": row.event.campaign_id, "amount": str(row.event.amount),
@@ -220,10 +219,10 @@ def _write(rows: Sequence[_Row], then: selectors.SnapshotQuery, *, remember: boo
          "remember": remember and row.event.event_id is not None}
         for row in rows
     ])
-    with connection.cursor() as cursor:
-        cursor.execute(f"{WRITE_SQL};\n{then.sql}", [document, *then.params])
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(WRITE_SQL, [document])
         inserted = list(cursor.fetchall())
-        cursor.nextset()
+        cursor.execute(then.sql, then.params)
         return inserted, then.build(cursor.fetchall())
 
 
@@ -259,7 +258,7 @@ def record_spend(event: SpendEvent, *, now: datetime) -> Recorded:
 
 def _remember(spend_id: int, campaign_status: dict[str, Any]) -> None:
     """Keep the status the first answer of an event_id gave, so a retry gets it back."""
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(REMEMBER_SQL, [json.dumps({"campaign_status": campaign_status}),
                                       spend_id])
 

@@ -103,7 +103,7 @@ class TokenAuthentication(BaseAuthentication):
 
 def token_on_host(hostname: str, plaintext: str) -> FoundToken | None:
     """The live token `plaintext` if it belongs to the agency of `hostname`: one query."""
-    with connection.cursor() as cursor:
+    with connection.prepared_cursor() as cursor:
         cursor.execute(TOKEN_ON_HOST_SQL, [hostname, hash_secret(plaintext)])
         row = cursor.fetchone()
     return None if row is None else _found_token(row)

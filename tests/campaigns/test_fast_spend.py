@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from django_tenants.utils import schema_context
 from campaigns.models import Spend
 from tenants.models import ApiToken
 from tenants.tokens import generate_token
-from tests.campaigns.conftest import Api
+from tests.campaigns.conftest import Api, make_tenant
 from tests.conftest import ServiceClient
 
 pytestmark = pytest.mark.django_db
@@ -175,3 +176,24 @@ def test_an_event_id_reused_with_another_body_is_declined_and_answered_409(api: 
     assert post_spend(api.client, api, body).status_code == 201
     conflict = post_spend(api.client, api, {**body, "amount": "2.00"})
     assert not fast(conflict) and conflict.status_code == 409
+
+
+def test_prepared_statements_follow_the_agency_when_one_connection_serves_two(
+    api: Api,
+) -> None:
+    """The hot path's statements are prepared once per connection and name no schema: each
+    agency's spend must still land in its own ledger, campaign ids alike."""
+    other_agency, other_token = make_tenant("other-agency")
+    other = Api(client=ServiceClient(HTTP_HOST=f"other-agency.{settings.BASE_DOMAIN}"),
+                token=other_token, agency=other_agency)
+    ours, theirs = api.campaign(api.brand()), other.campaign(other.brand())
+    assert ours["id"] == theirs["id"]  # each schema numbers its own campaigns
+    for n in range(8):  # past psycopg's and PostgreSQL's thresholds for preparing and planning
+        for side, campaign in ((api, ours), (other, theirs)):
+            response = post_spend(side.client, side, {"campaign": campaign["id"],
+                                                       "amount": f"{n + 1}.00"})
+            assert fast(response) and response.status_code == 201
+    for side in (api, other):
+        with schema_context(side.agency.schema_name):
+            assert sorted(Spend.objects.values_list("amount", flat=True)) == [
+                Decimal(f"{n + 1}.000000") for n in range(8)]
