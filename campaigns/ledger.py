@@ -21,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -326,15 +326,19 @@ def record_batch(events: Sequence[SpendEvent], *, now: datetime) -> BatchRecorde
     return BatchRecorded(created=len(inserted), duplicates=duplicates, campaigns=campaigns)
 
 
-BRAND_SPEND_SQL = """
-SELECT s.id, s.occurred_at FROM campaigns_spend s
+BRAND_DATES_SQL = """
+SELECT DISTINCT (s.occurred_at AT TIME ZONE 'UTC')::date FROM campaigns_spend s
 JOIN campaigns_campaign c ON c.id = s.campaign_id
 WHERE c.brand_id = %s
 """
+# width_bucket finds, by binary search in the sorted day starts, the last day that starts at or
+# before the instant: its local day.
 REKEY_SQL = """
-UPDATE campaigns_spend s SET local_day = v.day
-FROM unnest(%s::bigint[], %s::date[]) AS v(id, day)
-WHERE s.id = v.id AND s.local_day <> v.day
+UPDATE campaigns_spend s
+SET local_day = (%(days)s::date[])[width_bucket(s.occurred_at, %(starts)s::timestamptz[])]
+FROM campaigns_campaign c
+WHERE c.id = s.campaign_id AND c.brand_id = %(brand)s
+  AND s.local_day <> (%(days)s::date[])[width_bucket(s.occurred_at, %(starts)s::timestamptz[])]
 """
 CLEAR_TOTALS_SQL = """
 DELETE FROM campaigns_spendtotal t USING campaigns_campaign c
@@ -358,18 +362,18 @@ def rekey_brand(brand_id: int, zone_name: str) -> None:
     of its instant in the new zone, and the day and month totals are rebuilt from the ledger.
 
     The caller holds the brand's lock, so no spend of the brand is written meanwhile. Four
-    statements however many events; the local days come from `clock`, as for new spend.
+    statements however many events, and Python work by the number of dates with spend: an
+    instant's local day is its UTC date or one either side (offsets stay within a day), `clock`
+    gives those days' first instants, and PostgreSQL finds each event's day among them.
     """
     zone = selectors.zone(zone_name)
     with connection.cursor() as cursor:
-        cursor.execute(BRAND_SPEND_SQL, [brand_id])
-        events = cursor.fetchall()
-        days: dict[datetime, date] = {}
-        for _, occurred_at in events:
-            if occurred_at not in days:
-                days[occurred_at] = clock.local_day(occurred_at, zone)
-        cursor.execute(REKEY_SQL, [[spend_id for spend_id, _ in events],
-                                   [days[occurred_at] for _, occurred_at in events]])
+        cursor.execute(BRAND_DATES_SQL, [brand_id])
+        days = sorted({day + timedelta(days=shift) for (day,) in cursor.fetchall()
+                       for shift in (-1, 0, 1)})
+        if days:
+            starts = [clock.day_start(day, zone) for day in days]
+            cursor.execute(REKEY_SQL, {"days": days, "starts": starts, "brand": brand_id})
         cursor.execute(CLEAR_TOTALS_SQL, [brand_id])
         cursor.execute(REBUILD_TOTALS_SQL, {"brand": brand_id})
 

@@ -26,8 +26,9 @@ def update_brand(brand: Brand, data: dict[str, Any], *, now: datetime) -> Brand:
     """A new time zone moves the brand's recorded spend to the local days and months of that
     zone (`ledger.rekey_brand`) before the campaigns are decided again."""
     with transaction.atomic():
-        status.lock_brands([brand.pk])
-        new_zone = "timezone" in data and data["timezone"] != brand.timezone
+        stored = status.lock_brands([brand.pk])  # the zone as it is now, not as `brand` read it
+        zone = stored[0].timezone if stored else brand.timezone
+        new_zone = "timezone" in data and data["timezone"] != zone
         for name, value in data.items():
             setattr(brand, name, value)
         brand.save(update_fields=list(data))  # only what was edited: no stale columns written

@@ -294,3 +294,50 @@ def test_moving_a_brand_to_another_zone_runs_the_same_queries_for_1_or_30_events
             api.ok(api.patch(f"brands/{brand['id']}", {"timezone": zone}))
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_zone_change_decided_on_a_stale_read_still_moves_the_spend(api: Api) -> None:
+    """Two edits of one brand: the second read the brand before the first changed its zone, and
+    sets it back. It must compare with the zone as locked, not as it read it."""
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from campaigns import services
+    from campaigns.models import Brand, Spend
+
+    brand = api.brand(timezone="UTC")
+    campaign = api.campaign(brand)
+    api.spend(campaign, "4.00", occurred_at="2026-03-01T23:30:00Z")
+    with schema_context(api.agency.schema_name):
+        stale = Brand.objects.get(pk=brand["id"])
+    api.ok(api.patch(f"brands/{brand['id']}", {"timezone": "Asia/Tokyo"}))
+    with schema_context(api.agency.schema_name):
+        services.update_brand(stale, {"timezone": "UTC"}, now=timezone.now())
+        assert [str(day) for day in Spend.objects.values_list("local_day", flat=True)] == [
+            "2026-03-01"]
+    assert sums_at(api, campaign, "2026-03-01T23:45:00Z")[:2] == ("4.00", "4.00")
+
+
+def test_moved_spend_gets_the_local_day_clock_gives_across_havanas_dst_midnights(
+    api: Api,
+) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django_tenants.utils import schema_context
+
+    from campaigns import clock
+    from campaigns.models import Spend
+
+    brand = api.brand(timezone="Asia/Tokyo")
+    campaign = api.campaign(brand)
+    instants = [datetime.fromisoformat(edge) + timedelta(minutes=minutes)
+                for edge in ("2026-03-08T05:00:00+00:00", "2026-11-01T05:00:00+00:00")
+                for minutes in range(-90, 91, 15)]
+    for n, at in enumerate(instants):
+        api.spend(campaign, "0.01", occurred_at=at.isoformat(), event_id=f"h-{n}")
+    api.ok(api.patch(f"brands/{brand['id']}", {"timezone": "America/Havana"}))
+    havana = ZoneInfo("America/Havana")
+    with schema_context(api.agency.schema_name):
+        stored = dict(Spend.objects.values_list("occurred_at", "local_day"))
+    assert stored == {at: clock.local_day(at, havana) for at in instants}
