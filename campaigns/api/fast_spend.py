@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, NotSupportedError, OperationalError
 from django.http.request import split_domain_port, validate_host
 from django.utils import timezone
 from django.utils.http import parse_header_parameters
@@ -59,6 +59,10 @@ def answer(environ: dict[str, Any]) -> Answer | None:
         recorded = ledger.record_spend(event, now=now)
     except (ledger.UnknownCampaign, ledger.EventConflict):
         return None  # rolled back: the view answers the 400 or the 409
+    except NotSupportedError:
+        # "cached plan must not change result type": a migration altered a table under a
+        # prepared statement. Rolled back, and psycopg has dropped its prepared statements.
+        return None
     auth.touch(found)
     content = JSONRenderer().render(recorded.body)
     headers = [("Allow", "POST, OPTIONS"), *_headers(environ, len(content))]

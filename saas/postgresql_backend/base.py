@@ -23,13 +23,19 @@ class DatabaseFeatures(PostgresFeatures):
 
 class PreparedCursor(psycopg.Cursor[Any]):
     """Binds parameters on the server and prepares each statement on its first run, so the
-    server parses and plans it once per connection. Statements name tables without a schema;
-    PostgreSQL parses a prepared statement again when the search_path has changed."""
+    server parses and plans it once per connection.
+
+    The statements name tables without a schema. Each is prepared once per agency (its text
+    starts with a comment naming the schema): re-parsed under another search_path, one prepared
+    statement would be planned again at every switch, and PostgreSQL refuses to run it at all
+    where the two schemas' columns differ in type (during a migration)."""
+
+    schema = ""
 
     def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,
                 binary: bool | None = None) -> Any:
-        return super().execute(query, params, prepare=True if prepare is None else prepare,
-                               binary=binary)
+        return super().execute(f"/* {self.schema} */ {query}", params,
+                               prepare=True if prepare is None else prepare, binary=binary)
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):
@@ -51,6 +57,7 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         if not self._prepared or name:
             return super().create_cursor(name)
         cursor = PreparedCursor(self.connection)
+        cursor.schema = self.schema_name  # a slug's characters: no comment can be closed early
         loader = self.connection.adapters.get_loader(TIMESTAMPTZ_OID, Format.TEXT)
         if self.timezone != loader.timezone:  # as Django's create_cursor
             register_tzloader(self.timezone, cursor)

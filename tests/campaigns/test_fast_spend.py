@@ -197,3 +197,4 @@ def test_prepared_statements_follow_the_agency_when_one_connection_serves_two(
         with schema_context(side.agency.schema_name):
             assert sorted(Spend.objects.values_list("amount", flat=True)) == [
                 Decimal(f"{n + 1}.000000") for n in range(8)]
+

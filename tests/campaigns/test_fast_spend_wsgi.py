@@ -108,3 +108,28 @@ def test_an_error_inside_the_fast_path_is_a_json_500_and_stores_nothing(
     assert "Allow" not in headers  # as ApiErrorMiddleware's 500
     with schema_context(api.agency.schema_name):
         assert Spend.objects.count() == 0
+
+
+def test_a_table_altered_under_a_prepared_statement_is_answered_by_django(
+    committed_api: Api,
+) -> None:
+    """A migration changing a column's type under a worker's prepared statement: PostgreSQL
+    refuses the statement once ("cached plan must not change result type"); the fast path
+    declines and Django records the spend."""
+    api = committed_api
+    campaign = api.campaign(api.brand())
+    body = {"campaign": campaign["id"], "amount": "1"}
+    for _ in range(2):
+        status, _, _ = wsgi_call(spend_environ(api, body))
+        assert status == "201 Created"
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(f'ALTER TABLE "{api.agency.schema_name}".campaigns_brand '
+                           "ALTER COLUMN timezone TYPE varchar(80)")
+    finally:
+        other.close()
+    status, _, body_out = wsgi_call(spend_environ(api, body))
+    assert status == "201 Created", body_out
+    with schema_context(api.agency.schema_name):
+        assert Spend.objects.count() == 3
