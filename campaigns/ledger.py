@@ -8,9 +8,8 @@ One set-based write path serves a single event and a batch of a thousand alike:
    serialise;
 2. one statement inserts the events (`ON CONFLICT (event_id) DO NOTHING`: the unique constraint
    decides which of two concurrent retries is first) and adds only the rows it actually
-   inserted to the day and month totals with one grouped atomic upsert; one read of the
-   touched brands' campaigns follows it;
-3. one `status.decide_snapshot` of what that read, under the locks already held.
+   inserted to the day and month totals with one grouped atomic upsert;
+3. one `status.decide_brands` for the touched brands, under the locks already held.
 
 The query count depends on none of the batch size, the number of campaigns or brands.
 """
@@ -198,17 +197,15 @@ def _rows(events: Sequence[SpendEvent], zones: dict[int, selectors.BrandRow],
     return rows
 
 
-def _write(rows: Sequence[_Row], then: selectors.SnapshotQuery, *, remember: bool = False
-           ) -> tuple[list[tuple[int, str | None]], selectors.Snapshot]:
-    """Insert the rows not yet in the ledger and add them to the totals, then read the brands'
-    campaigns as they now stand: (id, event_id) of each row inserted, and that snapshot.
+def _write(rows: Sequence[_Row], *, remember: bool = False) -> list[tuple[int, str | None]]:
+    """Insert the rows not yet in the ledger and add them to the totals: (id, event_id) of
+    each row inserted.
 
     `remember` keeps, with each event that has an event_id, its campaign's status as stored
     before the decision: the status its first answer gives unless the decision changes it.
 
     The rows travel as one JSON document (amounts as their exact decimal text), which costs a
-    single C-speed `json.dumps` where six client-side arrays cost a Python call per value. The
-    read is a statement of its own, so it sees the write. Both are prepared statements.
+    single C-speed `json.dumps` where six client-side arrays cost a Python call per value.
     """
     document = json.dumps([
         {"campaign": row.event.campaign_id, "amount": str(row.event.amount),
@@ -221,9 +218,7 @@ def _write(rows: Sequence[_Row], then: selectors.SnapshotQuery, *, remember: boo
     ])
     with connection.prepared_cursor() as cursor:
         cursor.execute(WRITE_SQL, [document])
-        inserted = list(cursor.fetchall())
-        cursor.execute(then.sql, then.params)
-        return inserted, then.build(cursor.fetchall())
+        return list(cursor.fetchall())
 
 
 def _stored(event_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
@@ -240,16 +235,15 @@ def record_spend(event: SpendEvent, *, now: datetime) -> Recorded:
         if not zones:
             raise UnknownCampaign(event.campaign_id)
         (row,) = _rows([event], zones, now)
-        inserted, current = _write([row], selectors.SnapshotQuery.of(now, _brands(zones)),
-                                   remember=True)
+        inserted = _write([row], remember=True)
         if not inserted:
             return _replay(event)
         spend_id = inserted[0][0]
-        decision = status.decide_snapshot(current, cause=Cause.SPEND)
+        decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(zones))
         stored = decision.stored[event.campaign_id]
         answered = {"status": stored.status, "pause_reasons": stored.pause_reasons}
-        if event.event_id and stored.pause_reasons != current.campaigns[
-                event.campaign_id].stored_reasons:
+        if event.event_id and any(t.campaign_id == event.campaign_id
+                                  for t in decision.transitions):
             _remember(spend_id, answered)  # the write kept the status from before the change
         body = spend_body(spend_id, event.campaign_id, format_amount(event.amount),
                           format_instant(row.occurred_at), event.event_id, answered)
@@ -312,12 +306,12 @@ def record_batch(events: Sequence[SpendEvent], *, now: datetime) -> BatchRecorde
         if unknown:
             raise InvalidBatch(unknown)
         rows = _rows(unique, zones, now)
-        inserted, current = _write(rows, selectors.SnapshotQuery.of(now, _brands(zones)))
+        inserted = _write(rows)
         if len(inserted) < len(rows):
             duplicates += _check_ledger_repeats(events, rows, inserted)
         touched = sorted({event.campaign_id for event in unique})
         if inserted:
-            decision = status.decide_snapshot(current, cause=Cause.SPEND)
+            decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(zones))
             campaigns = [{"id": campaign_id, "status": decision.stored[campaign_id].status,
                           "pause_reasons": decision.stored[campaign_id].pause_reasons}
                          for campaign_id in touched]

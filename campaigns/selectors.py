@@ -121,45 +121,26 @@ def snapshot(at: datetime, *, brand_ids: Iterable[int] | None = None) -> Snapsho
 
 
 def snapshot_of(at: datetime, brands: Sequence[BrandRow]) -> Snapshot:
-    """Campaigns of brands already read (and perhaps locked) as of `at`: one query."""
-    query = SnapshotQuery.of(at, brands)
-    if not brands:
-        return query.build([])
-    with connection.cursor() as cursor:
-        cursor.execute(query.sql, query.params)
-        return query.build(cursor.fetchall())
-
-
-@dataclass(frozen=True)
-class SnapshotQuery:
-    """The statement that reads a snapshot, for a caller that sends it after one of its own in
-    the same round trip (the ledger: its write, then this read of what it wrote)."""
-
-    at: datetime
-    brands: Sequence[BrandRow]
-    brand_days: dict[int, tuple[date, date]]
-    sql: str = CAMPAIGNS_SQL
-
-    @classmethod
-    def of(cls, at: datetime, brands: Sequence[BrandRow]) -> SnapshotQuery:
-        return cls(at, brands, {
-            b.id: (clock.local_day(at, zone(b.timezone)), clock.local_month(at, zone(b.timezone)))
-            for b in brands
-        })
-
-    @property
-    def params(self) -> list[Any]:
-        return [[b.id for b in self.brands], [self.brand_days[b.id][0] for b in self.brands],
-                [self.brand_days[b.id][1] for b in self.brands]]
-
-    def build(self, rows: Iterable[Sequence[Any]]) -> Snapshot:
-        by_id = {b.id: b for b in self.brands}
-        campaigns: dict[int, CampaignState] = {}
-        for row in rows:
-            state = _campaign_state(row, by_id[row[1]])
-            campaigns[state.campaign_id] = state
-        return Snapshot(at=self.at, campaigns=campaigns,
-                        brands=_brand_spend(campaigns, self.brands), brand_days=self.brand_days)
+    """Campaigns of brands already read (and perhaps locked) as of `at`: one query, prepared
+    (every spend runs it, and planning it cost more than running it)."""
+    brand_days = {
+        b.id: (clock.local_day(at, zone(b.timezone)), clock.local_month(at, zone(b.timezone)))
+        for b in brands
+    }
+    campaigns: dict[int, CampaignState] = {}
+    if brands:
+        with connection.prepared_cursor() as cursor:
+            cursor.execute(CAMPAIGNS_SQL, [
+                [b.id for b in brands],
+                [brand_days[b.id][0] for b in brands],
+                [brand_days[b.id][1] for b in brands],
+            ])
+            by_id = {b.id: b for b in brands}
+            for row in cursor.fetchall():
+                state = _campaign_state(row, by_id[row[1]])
+                campaigns[state.campaign_id] = state
+    return Snapshot(at=at, campaigns=campaigns, brands=_brand_spend(campaigns, brands),
+                    brand_days=brand_days)
 
 
 def _campaign_state(row: Sequence[Any], brand: BrandRow) -> CampaignState:

@@ -119,17 +119,13 @@ def decide_brands(
     """`decide` for brands whose rows the caller has just locked and read: one read, and one
     write only when some campaign's reasons change (under the brands' locks nobody else can
     change them in between)."""
-    return decide_snapshot(selectors.snapshot_of(at, brands), cause=cause)
-
-
-def decide_snapshot(current: selectors.Snapshot, *, cause: str) -> Decision:
-    """`decide_brands` for a snapshot the caller has just read under the brands' locks."""
+    current = selectors.snapshot_of(at, brands)
     evaluations = current.evaluate_all()
     changed = {
         campaign_id: evaluation for campaign_id, evaluation in evaluations.items()
         if evaluation.ordered_reasons() != current.campaigns[campaign_id].stored_reasons
     }
-    decision = apply(changed, at=current.at, cause=cause)
+    decision = apply(changed, at=at, cause=cause)
     for campaign_id, state in current.campaigns.items():
         if campaign_id not in decision.stored:
             reasons = state.stored_reasons

@@ -32,10 +32,9 @@ def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> 
     except Exception:
         logger.exception("Unhandled error on POST %s", fast_spend.PATH)
         answered = fast_spend.server_error(environ)
-    finally:
-        _finish_request()
-    if answered is None:
+    if answered is None:  # Django's own request cycle looks after the connection
         return django_application(environ, start_response)
+    _finish_request()
     status, headers, content = answered
     start_response(f"{status} {HTTPStatus(status).phrase}", headers)
     return [content]

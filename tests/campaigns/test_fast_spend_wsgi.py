@@ -100,7 +100,7 @@ def test_an_error_inside_the_fast_path_is_a_json_500_and_stores_nothing(
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(ledger.status, "decide_snapshot", broken)
+    monkeypatch.setattr(ledger.status, "decide_brands", broken)
     status, headers, body = wsgi_call(spend_environ(api, {"campaign": campaign["id"],
                                                           "amount": "1"}))
     assert status == "500 Internal Server Error"
