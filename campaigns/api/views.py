@@ -66,12 +66,8 @@ class BrandViewSet(EditViewSet):
 
     def perform_update(self, serializer: BaseSerializer[Brand]) -> None:
         assert serializer.instance is not None
-        try:
-            services.update_brand(
-                serializer.instance, dict(serializer.validated_data), now=timezone.now()
-            )
-        except services.HasSpend as exc:
-            raise Conflict(str(exc)) from exc
+        services.update_brand(serializer.instance, dict(serializer.validated_data),
+                              now=timezone.now())
 
     def perform_destroy(self, instance: Brand) -> None:
         try:
