@@ -6,4 +6,4 @@ class TenantsConfig(AppConfig):
     verbose_name = "Agencies"
 
     def ready(self) -> None:
-        from tenants import signals  # noqa: F401  (connects post_migrate)
+        from tenants import isolation, signals  # noqa: F401  (connect their receivers)

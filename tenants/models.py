@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, models
 from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.postgresql_backend.base import _check_schema_name
 from django_tenants.utils import get_creation_fakes_migrations, schema_exists
@@ -46,8 +47,10 @@ class Agency(TenantMixin):
         if not (sync_schema and template and _clone_function_installed()
                 and schema_exists(template)):
             return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
-        if check_if_exists and schema_exists(self.schema_name):
-            return False
+        if schema_exists(self.schema_name, case_sensitive=False):
+            if check_if_exists:
+                return False
+            raise SchemaExists(self.schema_name)
         _check_schema_name(self.schema_name)
         connection.set_schema_to_public()
         with connection.cursor() as cursor:
@@ -55,7 +58,21 @@ class Agency(TenantMixin):
                 "SELECT public.clone_schema(%s, %s, %s)",
                 [template, self.schema_name, self.clone_mode],
             )
+            (code,) = cursor.fetchone()
+        if code != 0:  # the function only raises a notice: without this the caller carries on
+            raise CloneFailed(f"Cloning {template!r} into {self.schema_name!r} failed ({code}).")
         return True
+
+
+class SchemaExists(ValidationError):
+    """A tenant is only ever created into a schema that did not exist."""
+
+    def __init__(self, schema_name: str) -> None:
+        super().__init__(f"The schema {schema_name!r} already exists.")
+
+
+class CloneFailed(DatabaseError):
+    """`clone_schema()` returned an error code: the transaction must not go on."""
 
 
 def _clone_function_installed() -> bool:

@@ -15,14 +15,16 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
-from django_tenants.utils import schema_context, tenant_context
+from django_tenants.utils import schema_context, schema_exists, tenant_context
 
 from accounts.models import User
 from tenants.models import SCOPES, Agency, ApiToken, Domain
 from tenants.tokens import generate_token
 
-SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{2,29}\Z")
-RESERVED_SLUGS = frozenset({"public", "www", "admin", "api", "static", "media"})
+# A letter first, a letter or digit last (`abc-.localhost` is no valid host name), 3 to 30 in all.
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,28}[a-z0-9]\Z")
+RESERVED_SLUGS = frozenset({"public", "www", "admin", "api", "static", "media",
+                            "information-schema"})
 SIGNUP_TOKEN_NAME = "Signup token"
 
 
@@ -49,8 +51,19 @@ def validate_slug(slug: str) -> None:
             {"slug": "Use 3 to 30 characters: a lowercase letter first, then lowercase "
                      "letters, digits or '-'."}
         )
-    if slug in RESERVED_SLUGS or slug.startswith("pg_") or slug.startswith("pg-"):
+    if slug in RESERVED_SLUGS or slug.startswith("pg-"):
         raise ValidationError({"slug": f"The slug {slug!r} is reserved."})
+    if slug[2:4] == "--":  # IDNA's reserved form (`xn--`): browsers would show another name
+        raise ValidationError({"slug": "A slug cannot have '--' as its third and fourth "
+                                       "characters."})
+
+
+def refuse_existing_schema(schema_name: str) -> None:
+    """A new agency gets a schema that did not exist: never PostgreSQL's own
+    (`information_schema`, `pg_*`), never one left behind or made by hand. Any case: a schema
+    differing only in case would be a second name for the same tenant's data."""
+    if schema_exists(schema_name, case_sensitive=False):
+        raise ValidationError({"slug": "This slug is reserved: its schema name is taken."})
 
 
 def schema_name_for(slug: str) -> str:
@@ -91,7 +104,8 @@ def create_agency(*, name: str, slug: str, email: str, password: str) -> SignupR
         raise ValidationError({"password": error.messages}) from error
     # Agencies are made from the public schema, whichever tenant the connection served last.
     with schema_context(settings.PUBLIC_SCHEMA_NAME), transaction.atomic():
-        agency = _insert_agency(name=name, slug=slug)
+        agency = _insert_agency(name=name, slug=slug)  # a taken slug is a 409 first
+        refuse_existing_schema(agency.schema_name)
         domain = Domain.objects.create(domain=tenant_domain(slug), tenant=agency, is_primary=True)
         # The schema is cloned only once the row (and so the slug) is ours.
         agency.create_schema(check_if_exists=False, verbosity=0)
@@ -134,17 +148,32 @@ def normalize_scopes(scopes: Iterable[str]) -> list[str]:
     return [scope for scope in SCOPES if scope in wanted]
 
 
+PREFIX_ATTEMPTS = 5
+
+
 def create_token(agency: Agency, name: str, scopes: Iterable[str]) -> tuple[ApiToken, str]:
-    """A new token; its plaintext is returned here once and stored only as a hash."""
-    new = generate_token()
-    token = ApiToken.objects.create(
-        agency=agency,
-        name=name,
-        prefix=new.prefix,
-        secret_hash=new.secret_hash,
-        scopes=normalize_scopes(scopes),
-    )
-    return token, new.plaintext
+    """A new token; its plaintext is returned here once and stored only as a hash.
+
+    The public prefix has 40 random bits under a unique constraint: around a million tokens a
+    collision becomes likely, so a taken prefix is drawn again rather than failing the request.
+    """
+    wanted = normalize_scopes(scopes)
+    attempts_left = PREFIX_ATTEMPTS
+    while True:
+        new = generate_token()
+        attempts_left -= 1
+        try:
+            with transaction.atomic():  # a savepoint: a collision leaves the caller's work intact
+                token = ApiToken.objects.create(agency=agency, name=name, prefix=new.prefix,
+                                                secret_hash=new.secret_hash, scopes=wanted)
+            return token, new.plaintext
+        except IntegrityError:
+            if not attempts_left or not _prefix_taken(new.prefix):
+                raise
+
+
+def _prefix_taken(prefix: str) -> bool:
+    return ApiToken.objects.filter(prefix=prefix).exists()
 
 
 def revoke_token(agency: Agency, token_id: int) -> bool:

@@ -72,6 +72,16 @@ class SignupView(GenericAPIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+def refuse_scopes_beyond_own(request: Request, scopes: list[str]) -> None:
+    """A token hands on only what it holds: a `write` token cannot mint `spend:write`."""
+    user = request.user
+    assert isinstance(user, TokenUser)
+    beyond = sorted(set(scopes) - user.scopes)
+    if beyond:
+        raise exceptions.PermissionDenied(
+            f"A token can only grant scopes it has itself; this one lacks {', '.join(beyond)}.")
+
+
 def current_agency(request: Request) -> Any:
     user = request.user
     assert isinstance(user, TokenUser)  # HasTokenScope let only token users through
@@ -96,6 +106,7 @@ class TokenListView(GenericAPIView):
     def post(self, request: Request) -> Response:
         serializer = TokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        refuse_scopes_beyond_own(request, serializer.validated_data["scopes"])
         try:
             token, plaintext = services.create_token(
                 current_agency(request),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.test import Client
-from django_tenants.utils import schema_exists
+from django_tenants.utils import schema_exists, tenant_context
 
 from tenants import services
 from tenants.models import Agency, ApiToken, Domain
@@ -50,6 +50,8 @@ def test_slug_with_dashes_gets_a_schema_with_underscores(public_client: Client) 
     [
         "", "ab", "a" * 31, "1abc", "-abc", "Acme", "ac_me", "ac me", "acmé", "acme.", "a/b/c",
         "public", "www", "admin", "api", "static", "media", "pg_stuff", "pg-stuff",
+        "abc-", "a1-", "information-schema", "pg-catalog", "pg-toast", "xn--80ak6aa92e",
+        "ab--c",
     ],
 )
 @pytest.mark.django_db
@@ -64,7 +66,7 @@ def test_bad_or_reserved_slug_is_400_on_the_slug_field(public_client: Client, sl
     assert Agency.objects.count() == agencies
 
 
-@pytest.mark.parametrize("slug", ["abc", "a" * 30, "a1-", "z-9-x"])
+@pytest.mark.parametrize("slug", ["abc", "a" * 30, "a1-b", "z-9-x", "a-b-c", "abc--d"])
 @pytest.mark.django_db
 def test_slugs_at_the_edges_of_the_rule_are_accepted(public_client: Client, slug: str) -> None:
     assert signup(public_client, slug=slug).status_code == 201
@@ -176,3 +178,91 @@ def test_the_template_schema_is_fully_migrated_and_never_a_tenant() -> None:
         assert [m for m, _ in plan if m.app_label in tenant_labels] == []
     finally:
         connection.set_schema_to_public()
+
+
+def public_users() -> list[str]:
+    from accounts.models import User
+
+    return list(User.objects.values_list("email", flat=True))  # the public schema's table
+
+
+@pytest.mark.parametrize("slug", ["information-schema", "pg-catalog"])
+@pytest.mark.django_db
+def test_a_slug_naming_a_postgresql_schema_is_400_and_leaves_nothing(
+    public_client: Client, slug: str
+) -> None:
+    before = (Agency.objects.count(), ApiToken.objects.count(), public_users())
+
+    response = signup(public_client, slug=slug)
+
+    assert response.status_code == 400, response.content
+    assert "slug" in response.json()["fields"]
+    assert (Agency.objects.count(), ApiToken.objects.count(), public_users()) == before
+
+
+@pytest.mark.django_db
+def test_a_slug_whose_schema_already_exists_is_400_and_leaves_it_alone(
+    public_client: Client,
+) -> None:
+    from saas.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute('CREATE SCHEMA "left_over"; CREATE TABLE "left_over".keep (id int)')
+    before = (Agency.objects.count(), ApiToken.objects.count(), public_users())
+
+    response = signup(public_client, slug="left-over")
+
+    assert response.status_code == 400, response.content
+    assert response.json()["fields"]["slug"]
+    assert (Agency.objects.count(), ApiToken.objects.count(), public_users()) == before
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('left_over.keep') IS NOT NULL")
+        assert cursor.fetchone() == (True,)
+
+
+@pytest.mark.django_db
+def test_the_signup_user_never_reaches_the_operators_admin(public_client: Client) -> None:
+    """The attack: signing up `information-schema` wrote the agency's superuser into the public
+    schema, where it signed in to the platform operator's admin."""
+    body = {**GOOD, "slug": "information-schema", "email": "evil@attacker.example"}
+    public_client.post("/api/v1/signup", body, content_type="application/json")
+
+    admin = Client(HTTP_HOST=settings.BASE_DOMAIN)
+    answer = admin.post("/admin/login/?next=/admin/", {"username": "evil@attacker.example",
+                                                       "password": GOOD["password"]})
+    assert answer.status_code == 200  # the form again, with its error: no redirect into /admin/
+    assert admin.get("/admin/").status_code == 302
+    assert "evil@attacker.example" not in public_users()
+
+
+@pytest.mark.django_db
+def test_a_failed_clone_raises_and_creates_no_tenant(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`clone_schema()` reports failure by a return code and a notice only: the code is read."""
+    from tenants import models
+
+    real_exists = models.schema_exists
+    monkeypatch.setattr(models.Agency, "get_base_schema", lambda self: "vanished_template")
+    monkeypatch.setattr(models, "schema_exists",
+                        lambda name, **kw: name == "vanished_template" or real_exists(name, **kw))
+    with pytest.raises(models.CloneFailed):
+        services.create_agency(**GOOD)  # the template was there when checked, gone at the clone
+
+    assert not Agency.objects.filter(slug="acme").exists()
+    assert not schema_exists("acme")
+
+
+@pytest.mark.django_db
+def test_no_agency_write_lands_in_the_public_schema(public_client: Client) -> None:
+    """Even if a tenant's schema lacked its users table, the write would not fall through to
+    public's (django-tenants' search_path is `<agency>, public`)."""
+    from accounts.models import User
+    from saas.db import connection
+    from tenants.isolation import WrongSchema
+
+    with connection.cursor() as cursor:
+        cursor.execute('CREATE SCHEMA "hollow"')
+    hollow = Agency(schema_name="hollow", slug="hollow", name="Hollow")
+    with pytest.raises(WrongSchema), tenant_context(hollow):
+        User.objects.create_superuser(email="x@hollow.example", password=GOOD["password"])
+
+    assert "x@hollow.example" not in public_users()

@@ -183,7 +183,7 @@ def test_scope_matrix(
     settings.ROOT_URLCONF = "scope_probe_urls"
     token = new_token(api_client, scopes)["token"]
     client = agency.client(token)
-    payload = {"name": "made", "scopes": ["read"]}
+    payload = {"name": "made", "scopes": scopes}
 
     response = getattr(client, method)(path, payload, content_type="application/json") \
         if method == "post" else client.get(path)
@@ -191,6 +191,33 @@ def test_scope_matrix(
     assert response.status_code == expected, response.content
     if expected == 403:
         assert response.json()["error"] == "permission_denied"
+
+
+@pytest.mark.parametrize("holds, asks", [
+    (["write"], ["read", "write", "spend:write"]),
+    (["write"], ["spend:write"]),
+    (["read", "write"], ["write", "spend:write"]),
+])
+def test_a_token_cannot_grant_scopes_it_lacks(
+    api_client: Client, agency: Any, holds: list[str], asks: list[str]
+) -> None:
+    client = agency.client(new_token(api_client, holds)["token"])
+    before = ApiToken.objects.count()
+
+    response = client.post("/api/v1/tokens", {"name": "escalated", "scopes": asks},
+                           content_type="application/json")
+
+    assert response.status_code == 403, response.content
+    assert response.json()["error"] == "permission_denied"
+    assert "spend:write" in response.json()["message"] or "read" in response.json()["message"]
+    assert ApiToken.objects.count() == before
+
+
+def test_a_token_grants_what_it_holds(api_client: Client, agency: Any) -> None:
+    client = agency.client(new_token(api_client, ["read", "write"])["token"])
+
+    assert new_token(client, ["read"])["scopes"] == ["read"]
+    assert new_token(client, ["write", "read"])["scopes"] == ["read", "write"]
 
 
 def test_last_used_at_is_written_at_most_once_a_minute(
@@ -212,3 +239,18 @@ def test_last_used_at_is_written_at_most_once_a_minute(
     token.refresh_from_db()
     assert token.last_used_at is not None and token.last_used_at > first - timedelta(minutes=1)
     assert token.last_used_at <= timezone.now()
+
+
+def test_a_taken_prefix_is_drawn_again_not_a_500(
+    api_client: Client, agency: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tenants import services, tokens
+
+    taken = ApiToken.objects.get(agency=agency.agency).prefix
+    fresh = [tokens.NewToken(taken, "0" * 64, f"{taken}_{'0' * 64}"), tokens.generate_token()]
+    monkeypatch.setattr(services, "generate_token", lambda: fresh.pop(0))
+
+    created = new_token(api_client, ["read"])
+
+    assert created["prefix"] != taken and not fresh
+    assert agency.client(created["token"]).get("/api/v1/tokens").status_code == 200
