@@ -1,8 +1,19 @@
-"""The one shape of every API error body."""
+"""The one shape of every API error body, and the answers to errors raised below the API's own
+code: a body larger than the service accepts, a database that is down or a lock it could not
+get in time."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
+from psycopg import errors as pg_errors
+
+# A lock or statement timeout frees up in about as long as the timeout itself.
+BUSY_RETRY_AFTER = 1
+DOWN_RETRY_AFTER = 5
 
 
 def error_body(message: str, code: str, fields: Any = None) -> dict[str, Any]:
@@ -11,3 +22,35 @@ def error_body(message: str, code: str, fields: Any = None) -> dict[str, Any]:
     if fields is not None:
         body["fields"] = fields
     return body
+
+
+def error_response(status: int, message: str, code: str, *,
+                   retry_after: int | None = None) -> JsonResponse:
+    response = JsonResponse(error_body(message, code), status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def server_error_response() -> JsonResponse:
+    return error_response(500, "Internal server error.", "server_error")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """A lock not granted within `lock_timeout`, or a statement cancelled by its timeout."""
+    return isinstance(exc.__cause__, pg_errors.LockNotAvailable | pg_errors.QueryCanceled)
+
+
+def known_error_response(exc: BaseException) -> JsonResponse | None:
+    """The answer to an exception that is the client's or the database's condition, not a bug
+    (None: it is a bug, a 500)."""
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(413, "The request body is larger than the service accepts.",
+                              "payload_too_large")
+    if isinstance(exc, OperationalError | InterfaceError):
+        if is_busy(exc):
+            return error_response(503, "The service is busy with this data; try again shortly.",
+                                  "service_unavailable", retry_after=BUSY_RETRY_AFTER)
+        return error_response(503, "The database is unavailable; try again shortly.",
+                              "service_unavailable", retry_after=DOWN_RETRY_AFTER)
+    return None

@@ -7,12 +7,14 @@ import logging
 from collections.abc import Callable
 from http import HTTPStatus
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
-from saas.errors import error_body
+from saas.errors import error_body, known_error_response, server_error_response
 from saas.health import health_response
 
 logger = logging.getLogger(__name__)
+# Where the HTTP phrase is not the code the API uses for it elsewhere.
+STATUS_CODES = {500: "server_error", 503: "service_unavailable"}
 
 
 class HealthCheckMiddleware:
@@ -48,14 +50,16 @@ class ApiErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith("/api/"):
             return None
+        known = known_error_response(exception)
+        if known is not None:
+            return known
         logger.exception("Unhandled error on %s %s", request.method, request.path)
-        body = error_body("Internal server error.", "server_error")
-        return JsonResponse(body, status=500)
+        return server_error_response()
 
     @staticmethod
     def _as_json(response: HttpResponse) -> HttpResponse:
         phrase = HTTPStatus(response.status_code).phrase
-        code = phrase.lower().replace(" ", "_")
+        code = STATUS_CODES.get(response.status_code) or phrase.lower().replace(" ", "_")
         replacement = HttpResponse(
             json.dumps(error_body(f"{phrase}.", code)),
             status=response.status_code,

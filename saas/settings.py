@@ -88,11 +88,13 @@ TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
+    # First, so every answer carries its headers, /healthz's included (its HTTPS redirect is
+    # exempt; nothing in it depends on the host).
+    "django.middleware.security.SecurityMiddleware",
     "saas.middleware.HealthCheckMiddleware",
     # Outside the tenant lookup, so an unknown host's 404 under /api/ is JSON too.
     "saas.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -136,7 +138,23 @@ _OPTIONS = DATABASES["default"].setdefault("OPTIONS", {})
 _OPTIONS["prepare_threshold"] = 5
 _OPTIONS["options"] = " ".join(
     filter(None, [_OPTIONS.get("options"), "-c plan_cache_mode=force_generic_plan"]))
+# Web requests hold a gunicorn worker while they wait. A lock held elsewhere (one agency's long
+# transaction, a psql session) must free the worker sooner than a client gives up, so that other
+# agencies are still served: the spend that cannot lock its brand in time answers 503. `saas.wsgi`
+# marks the web process; Celery, `migrate` and the shell keep PostgreSQL's defaults.
+WEB_PROCESS = env_flag("SAAS_WEB_PROCESS")
+WEB_DATABASE_TIMEOUTS = {
+    "lock_timeout": "3s",
+    "statement_timeout": "15s",
+    "idle_in_transaction_session_timeout": "30s",
+}
+if WEB_PROCESS:
+    _OPTIONS["options"] += "".join(f" -c {name}={value}"
+                                   for name, value in WEB_DATABASE_TIMEOUTS.items())
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The largest request body read (Django's default, stated): a full batch of 1,000 spends with
+# 200-character event ids is about 0.3 MB. Past it: 413 (saas.errors).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 # --- Redis and Celery ----------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")

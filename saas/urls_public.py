@@ -18,3 +18,6 @@ urlpatterns = [
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("saas.urls_api")),
 ]
+
+handler400 = "saas.views.bad_request"
+handler500 = "saas.views.server_error"

@@ -15,3 +15,6 @@ urlpatterns = [
     path("api/v1/", include("saas.urls_api")),
     path("", include("dashboard.urls")),
 ]
+
+handler400 = "saas.views.bad_request"
+handler500 = "saas.views.server_error"

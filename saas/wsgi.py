@@ -15,6 +15,7 @@ from typing import Any
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
+os.environ.setdefault("SAAS_WEB_PROCESS", "1")  # web connections get their timeouts (settings)
 
 django_application = get_wsgi_application()
 
@@ -29,9 +30,8 @@ logger = logging.getLogger(__name__)
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     try:
         answered = fast_spend.answer(environ)
-    except Exception:
-        logger.exception("Unhandled error on POST %s", fast_spend.PATH)
-        answered = fast_spend.server_error(environ)
+    except Exception as exc:
+        answered = fast_spend.error(environ, exc)
     if answered is None:  # Django's own request cycle looks after the connection
         return django_application(environ, start_response)
     _finish_request()

@@ -15,7 +15,7 @@ this path exactly as gunicorn does (`tests/conftest.py`).
 from __future__ import annotations
 
 import io
-import json
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -29,10 +29,11 @@ from rest_framework.renderers import JSONRenderer
 from campaigns import ledger
 from campaigns.api.spend import InvalidEvent, SpendJSONParser, SpendView, parse_event
 from saas.db import connection
-from saas.errors import error_body
+from saas.errors import known_error_response, server_error_response
 from tenants import auth
 from tenants.tokens import looks_like_token
 
+logger = logging.getLogger(__name__)
 PATH = "/api/v1/spend"
 ACCEPTED = ("", "*/*", "application/json")  # anything else is negotiated by DRF
 
@@ -69,10 +70,14 @@ def answer(environ: dict[str, Any]) -> Answer | None:
     return (201 if recorded.created else 200), headers, content
 
 
-def server_error(environ: dict[str, Any]) -> Answer:
-    """The 500 that `ApiErrorMiddleware` gives when the view fails."""
-    content = json.dumps(error_body("Internal server error.", "server_error")).encode()
-    return 500, _headers(environ, len(content)), content
+def error(environ: dict[str, Any], exc: Exception) -> Answer:
+    """What `ApiErrorMiddleware` answers when the view raises `exc` (rolled back by then)."""
+    known = known_error_response(exc)
+    if known is None:
+        logger.exception("Unhandled error on POST %s", PATH)
+        known = server_error_response()
+    extra = [("Retry-After", known["Retry-After"])] if known.has_header("Retry-After") else []
+    return known.status_code, [*_headers(environ, len(known.content)), *extra], known.content
 
 
 def _is_plain_spend(environ: dict[str, Any]) -> bool:

@@ -241,3 +241,15 @@ def test_occurred_at_is_answered_in_utc_the_first_time_and_on_replay(api: Api) -
     first = api.ok(api.post("spend", body), 201)
     replay = api.ok(api.post("spend", body), 200)
     assert first["occurred_at"] == replay["occurred_at"] == "2026-03-01T12:00:00Z"
+
+
+def test_a_full_batch_of_the_largest_events_still_fits(api: Any) -> None:
+    campaign = api.campaign(api.brand())
+    events = [{"campaign": campaign["id"], "amount": "0.000001",
+               "occurred_at": "2026-03-01T12:00:00.123456+05:45", "event_id": f"{i:0200d}"}
+              for i in range(1000)]
+
+    response = api.post("spend/batch", {"events": events})
+
+    assert response.status_code == 200, response.content[:300]
+    assert response.json()["created"] == 1000

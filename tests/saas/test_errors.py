@@ -49,3 +49,25 @@ def test_docs_page_loads_its_scripts_and_styles_from_the_service(public_client: 
     for asset in assets:
         assert asset.startswith("/static/"), f"{asset} is not served by the service"
         assert public_client.get(asset).status_code == 200, asset
+
+
+TOO_BIG = json.dumps({"name": "x" * 2_700_000})
+
+
+@pytest.mark.parametrize("path", ["/api/v1/brands", "/api/v1/campaigns",
+                                  "/api/v1/spend", "/api/v1/spend/batch", "/api/v1/tokens"])
+def test_a_body_over_the_limit_is_413_json(api_client: Client, path: str) -> None:
+    from tenants.models import Agency
+
+    agencies = Agency.objects.count()
+    response = api_client.post(path, TOO_BIG, content_type="application/json")
+
+    body = assert_json_error(response, 413)
+    assert body["error"] == "payload_too_large"
+    assert Agency.objects.count() == agencies
+
+
+def test_a_body_over_the_limit_is_413_on_the_public_host_too(public_client: Client) -> None:
+    response = public_client.post("/api/v1/signup", TOO_BIG, content_type="application/json")
+    assert_json_error(response, 413)
+
