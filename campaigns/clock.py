@@ -23,8 +23,10 @@ _LOOKAHEAD = timedelta(days=8)
 
 @lru_cache(maxsize=1)
 def known_zones() -> frozenset[str]:
-    """The IANA names a brand may have (from the tzdata package: the same on every machine)."""
-    return frozenset(available_timezones())
+    """The IANA names a brand may have: a region's (`Area/Location`, `Etc/GMT+5` included) or
+    `UTC`, from the tzdata package, so the same on every machine. Not `localtime`, which is
+    each machine's own clock, nor `Factory`, nor the legacy one-word aliases (`EST`, `GB`)."""
+    return frozenset(name for name in available_timezones() if "/" in name or name == "UTC")
 
 
 def _instant(seconds: int) -> datetime:
@@ -141,6 +143,18 @@ def parse_hhmm(text: str, *, allow_24: bool) -> int:
     if hours > 23 or minutes > 59:
         raise ValueError(f"{text!r} is not a time of day")
     return hours * 60 + minutes
+
+
+def parse_hhmm_start(text: str) -> int:
+    """A window's start: "00:00" to "23:59"."""
+    return parse_hhmm(text, allow_24=False)
+
+
+def parse_window_end(text: str) -> int:
+    """A window's end: "24:00" and "00:00" both mean the midnight that ends the day (1440), so
+    22:00 to 00:00 runs to midnight."""
+    minutes = parse_hhmm(text, allow_24=True)
+    return minutes or MINUTES_PER_DAY
 
 
 def format_hhmm(minutes: int) -> str:

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from campaigns import clock
+from campaigns.currencies import CURRENCY_CODES
 
 
 def budget_field() -> models.DecimalField:
@@ -21,6 +22,21 @@ def validate_timezone_name(name: str) -> None:
     every decision about the brand."""
     if name not in clock.known_zones():
         raise ValidationError(f"Unknown IANA time zone: {name!r}.")
+
+
+def validate_currency(code: str) -> None:
+    """ISO 4217, as stored: three capital letters of a current currency."""
+    if code not in CURRENCY_CODES:
+        raise ValidationError(f"Not an ISO 4217 currency code: {code!r}.")
+
+
+def validate_window(day_of_week: int, start_minute: int, end_minute: int) -> None:
+    """What a stored window must be, for the API and the admin alike (a window that starts when
+    it ends made every later decision about its campaign fail)."""
+    try:
+        clock.Window(day_of_week, start_minute, end_minute)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 def budgets_not_negative(owner: str) -> list[models.BaseConstraint]:
@@ -48,7 +64,7 @@ class Brand(models.Model):
         max_length=64, validators=[validate_timezone_name],
         help_text="IANA zone; days and months are its own.",
     )
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
     daily_budget = budget_field()
     monthly_budget = budget_field()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -100,10 +116,17 @@ class ScheduleWindow(models.Model):
             models.CheckConstraint(
                 condition=Q(end_minute__gte=1, end_minute__lte=1440), name="window_end"
             ),
+            models.CheckConstraint(
+                condition=~Q(start_minute=models.F("end_minute")), name="window_not_empty"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"day {self.day_of_week} {self.start_minute}-{self.end_minute}"
+
+    def clean(self) -> None:
+        if None not in (self.day_of_week, self.start_minute, self.end_minute):
+            validate_window(self.day_of_week, self.start_minute, self.end_minute)
 
 
 class Spend(models.Model):

@@ -9,7 +9,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from campaigns import clock
+from campaigns.models import validate_currency
 
 MAX_FUTURE = timedelta(minutes=5)
 # Instants the API accepts: the day, month and window arithmetic of any zone stays inside
@@ -86,9 +86,14 @@ class InstantField(serializers.Field):
         return value.isoformat()
 
 
-def validate_timezone(name: str) -> None:
-    if name not in clock.known_zones():
-        raise serializers.ValidationError(f"Unknown IANA time zone: {name!r}.")
+class CurrencyField(serializers.CharField):
+    """A currency code as the model stores it: "eur" is EUR; the model's validator decides."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validators=[validate_currency], **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        return str(super().to_internal_value(data)).upper()
 
 
 class MoneyField(serializers.DecimalField):

@@ -2,191 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from campaigns import clock, rules
-from campaigns.api.fields import money_field, validate_timezone
+from campaigns.api.fields import CurrencyField, money_field
 from campaigns.ledger import format_amount
-from campaigns.models import Brand, Campaign, StatusChange
-
-CURRENCY_CODES = frozenset(
-    [
-        "AED",
-        "AFN",
-        "ALL",
-        "AMD",
-        "ANG",
-        "AOA",
-        "ARS",
-        "AUD",
-        "AWG",
-        "AZN",
-        "BAM",
-        "BBD",
-        "BDT",
-        "BGN",
-        "BHD",
-        "BIF",
-        "BMD",
-        "BND",
-        "BOB",
-        "BRL",
-        "BSD",
-        "BTN",
-        "BWP",
-        "BYN",
-        "BZD",
-        "CAD",
-        "CDF",
-        "CHF",
-        "CLP",
-        "CNY",
-        "COP",
-        "CRC",
-        "CUP",
-        "CVE",
-        "CZK",
-        "DJF",
-        "DKK",
-        "DOP",
-        "DZD",
-        "EGP",
-        "ERN",
-        "ETB",
-        "EUR",
-        "FJD",
-        "FKP",
-        "GBP",
-        "GEL",
-        "GHS",
-        "GIP",
-        "GMD",
-        "GNF",
-        "GTQ",
-        "GYD",
-        "HKD",
-        "HNL",
-        "HTG",
-        "HUF",
-        "IDR",
-        "ILS",
-        "INR",
-        "IQD",
-        "IRR",
-        "ISK",
-        "JMD",
-        "JOD",
-        "JPY",
-        "KES",
-        "KGS",
-        "KHR",
-        "KMF",
-        "KPW",
-        "KRW",
-        "KWD",
-        "KYD",
-        "KZT",
-        "LAK",
-        "LBP",
-        "LKR",
-        "LRD",
-        "LSL",
-        "LYD",
-        "MAD",
-        "MDL",
-        "MGA",
-        "MKD",
-        "MMK",
-        "MNT",
-        "MOP",
-        "MRU",
-        "MUR",
-        "MVR",
-        "MWK",
-        "MXN",
-        "MYR",
-        "MZN",
-        "NAD",
-        "NGN",
-        "NIO",
-        "NOK",
-        "NPR",
-        "NZD",
-        "OMR",
-        "PAB",
-        "PEN",
-        "PGK",
-        "PHP",
-        "PKR",
-        "PLN",
-        "PYG",
-        "QAR",
-        "RON",
-        "RSD",
-        "RUB",
-        "RWF",
-        "SAR",
-        "SBD",
-        "SCR",
-        "SDG",
-        "SEK",
-        "SGD",
-        "SHP",
-        "SLE",
-        "SOS",
-        "SRD",
-        "SSP",
-        "STN",
-        "SVC",
-        "SYP",
-        "SZL",
-        "THB",
-        "TJS",
-        "TMT",
-        "TND",
-        "TOP",
-        "TRY",
-        "TTD",
-        "TWD",
-        "TZS",
-        "UAH",
-        "UGX",
-        "USD",
-        "UYU",
-        "UZS",
-        "VES",
-        "VND",
-        "VUV",
-        "WST",
-        "XAF",
-        "XCD",
-        "XOF",
-        "XPF",
-        "YER",
-        "ZAR",
-        "ZMW",
-        "ZWL",
-    ]
+from campaigns.models import (
+    Brand,
+    Campaign,
+    StatusChange,
+    validate_timezone_name,
+    validate_window,
 )
 
 
 class BrandSerializer(serializers.ModelSerializer[Brand]):
-    timezone = serializers.CharField(validators=[validate_timezone])
-    currency = serializers.CharField(default="USD")
+    timezone = serializers.CharField(validators=[validate_timezone_name])
+    currency = CurrencyField(default="USD")
     daily_budget = money_field()
     monthly_budget = money_field()
 
     class Meta:
         model = Brand
         fields = ["id", "name", "timezone", "currency", "daily_budget", "monthly_budget"]
-
-    def validate_currency(self, value: str) -> str:
-        if value.upper() not in CURRENCY_CODES:
-            raise serializers.ValidationError(f"Not an ISO 4217 currency code: {value!r}.")
-        return value.upper()
 
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
@@ -221,20 +64,28 @@ class WindowSerializer(serializers.Serializer[dict[str, Any]]):
     end = serializers.CharField()
 
     def validate_start(self, value: str) -> int:
-        return _minutes(value, allow_24=False)
+        return _minutes(value, clock.parse_hhmm_start)
 
     def validate_end(self, value: str) -> int:
-        return _minutes(value, allow_24=True)
+        return _minutes(value, clock.parse_window_end)
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["start"] == attrs["end"]:
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        attrs: dict[str, Any] = super().to_internal_value(data)
+        if data["start"] == data["end"]:  # "00:00" to "00:00" too, though its end means 24:00
             raise serializers.ValidationError({"end": "A window cannot start and end together."})
         return attrs
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            validate_window(attrs["day_of_week"], attrs["start"], attrs["end"])
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"end": exc.messages}) from exc
+        return attrs
 
-def _minutes(value: str, *, allow_24: bool) -> int:
+
+def _minutes(value: str, parse: Callable[[str], int]) -> int:
     try:
-        return clock.parse_hhmm(value, allow_24=allow_24)
+        return parse(value)
     except ValueError as exc:
         raise serializers.ValidationError(f"Expected HH:MM, got {value!r}.") from exc
 

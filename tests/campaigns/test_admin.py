@@ -76,3 +76,57 @@ def test_an_admin_edit_keeps_the_manual_pause_and_re_decides(
         assert saved.manual_paused
         assert saved.pause_reasons == ["manual", "campaign_daily_budget"]
         assert saved.brand_id == brand["id"]
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory"])
+def test_the_admin_refuses_a_zone_that_names_no_region(
+    make_agency: Callable[..., Any], zone: str
+) -> None:
+    acme = make_agency("acme")
+    response = admin_client(acme).post("/admin/campaigns/brand/add/", {
+        "name": "B", "timezone": zone, "currency": "USD"})
+    assert response.status_code == 200
+    with schema_context(acme.agency.schema_name):
+        assert not Brand.objects.exists()
+
+
+def test_the_admin_refuses_a_currency_the_api_refuses(make_agency: Callable[..., Any]) -> None:
+    acme = make_agency("acme")
+    response = admin_client(acme).post("/admin/campaigns/brand/add/", {
+        "name": "B", "timezone": "UTC", "currency": "zz!"})
+    assert response.status_code == 200
+    assert "ISO 4217" in response.content.decode()
+    with schema_context(acme.agency.schema_name):
+        assert not Brand.objects.exists()
+
+
+def change_with_window(client: Client, campaign: dict[str, Any], window: dict[str, str],
+                       *, dayparting: bool) -> Any:
+    return client.post(f"/admin/campaigns/campaign/{campaign['id']}/change/", {
+        "name": "C", "daily_budget": "", "monthly_budget": "",
+        "dayparting": "on" if dayparting else "",
+        "windows-TOTAL_FORMS": "1", "windows-INITIAL_FORMS": "0",
+        "windows-MIN_NUM_FORMS": "0", "windows-MAX_NUM_FORMS": "1000",
+        **{f"windows-0-{name}": value for name, value in window.items()}})
+
+
+def test_the_admin_refuses_a_window_that_starts_when_it_ends(
+    make_agency: Callable[..., Any]
+) -> None:
+    acme = make_agency("acme")
+    brand = api_post(acme, "brands", {"name": "B", "timezone": "UTC"})
+    campaign = api_post(acme, "campaigns", {"brand": brand["id"], "name": "C"})
+    client = admin_client(acme)
+
+    response = change_with_window(client, campaign, {"day_of_week": "1", "start_minute": "600",
+                                                     "end_minute": "600"}, dayparting=False)
+
+    assert response.status_code == 200  # the form again, with its error
+    with schema_context(acme.agency.schema_name):
+        assert not Campaign.objects.get(pk=campaign["id"]).windows.exists()
+    # ...so dayparting can be switched on, and the campaign is decided (it was a 500)
+    response = change_with_window(client, campaign, {"day_of_week": "1", "start_minute": "600",
+                                                     "end_minute": "660"}, dayparting=True)
+    assert response.status_code == 302, response.content.decode()[:1000]
+    status = acme.client().get(f"/api/v1/campaigns/{campaign['id']}/status").json()
+    assert "in_window" in status["evaluation"]

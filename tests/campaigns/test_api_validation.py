@@ -55,15 +55,46 @@ def test_a_zero_budget_is_0_00_whatever_its_sign(api: Api, zero: Any) -> None:
     assert api.brand(daily_budget=zero)["daily_budget"] == "0.00"
 
 
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "EST", "posixrules", "Not/AZone"])
+def test_a_zone_that_names_no_region_is_400(api: Api, zone: str) -> None:
+    assert_field_error(api.post("brands", {"name": "B", "timezone": zone}), "timezone")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/GMT+5", "America/Argentina/Buenos_Aires"])
+def test_region_zones_and_utc_are_accepted(api: Api, zone: str) -> None:
+    assert api.brand(timezone=zone)["timezone"] == zone
+
+
+def test_a_lowercase_currency_is_stored_in_capitals(api: Api) -> None:
+    assert api.brand(currency="eur")["currency"] == "EUR"
+
+
+def test_a_window_ending_at_00_00_runs_to_midnight(api: Api) -> None:
+    campaign = api.campaign(api.brand(), dayparting=True)
+    windows = [{"day_of_week": 0, "start": "22:00", "end": "00:00"}]
+
+    api.ok(api.put(f"campaigns/{campaign['id']}/schedule", {"windows": windows}))
+
+    assert api.ok(api.get(f"campaigns/{campaign['id']}/schedule"))["windows"] == [
+        {"day_of_week": 0, "start": "22:00", "end": "24:00"}]
+    inside = api.status(campaign, at="2026-03-02T23:59:00Z")["evaluation"]  # a Monday
+    after = api.status(campaign, at="2026-03-03T00:00:00Z")["evaluation"]
+    assert (inside["in_window"], after["in_window"]) == (True, False)
+
+
 def test_unknown_currency_is_400(api: Api) -> None:
-    assert_field_error(api.post("brands", {"name": "B", "timezone": "UTC", "currency": "XYZ"}),
-                       "currency")
+    for code in ("XYZ", "zz!", "US", "USDD", ""):
+        assert_field_error(api.post("brands", {"name": "B", "timezone": "UTC", "currency": code}),
+                           "currency")
 
 
 @pytest.mark.parametrize("window", [
     {"day_of_week": 7, "start": "09:00", "end": "10:00"},
     {"day_of_week": -1, "start": "09:00", "end": "10:00"},
     {"day_of_week": 1, "start": "10:00", "end": "10:00"},
+    {"day_of_week": 1, "start": "00:00", "end": "00:00"},
+    {"day_of_week": 1, "start": "00:00", "end": "0:00"},
+    {"day_of_week": 1, "start": "09:00", "end": 600},
     {"day_of_week": 1, "start": "24:00", "end": "10:00"},
     {"day_of_week": 1, "start": "9:00", "end": "10:00"},
     {"day_of_week": 1, "start": "09:60", "end": "10:00"},
