@@ -180,15 +180,23 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# The same rules at signup (tenants.services), in the admin and on password changes.
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+     "OPTIONS": {"user_attributes": ("email", "name")}},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.VariedCharactersValidator"},
 ]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# Failures count per user and client address together: behind the reverse proxy many people
+# share an address, and counting by address (or by user) alone let anyone lock everyone out.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "saas.clients.client_address"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
@@ -252,9 +260,10 @@ if HTTPS:
     SECURE_HSTS_PRELOAD = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    CSRF_TRUSTED_ORIGINS = [f"https://{BASE_DOMAIN}", f"https://*.{BASE_DOMAIN}"]
-else:
-    CSRF_TRUSTED_ORIGINS = [f"http://{BASE_DOMAIN}", f"http://*.{BASE_DOMAIN}"]
+# No trusted origins: a form posts to its own host, which Django trusts itself. Trusting
+# `*.BASE_DOMAIN` let every agency's pages post into every other agency's dashboard (and a
+# sibling host can set cookies for the parent domain, so the token alone does not stop it).
+CSRF_TRUSTED_ORIGINS: list[str] = []
 
 SILENCED_SYSTEM_CHECKS = [
     # TLS, HSTS and secure cookies belong to the reverse proxy; HTTPS=1 turns them on (README).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import remove_www
 
 from saas.db import connection
 from tenants.models import Agency
@@ -31,6 +32,11 @@ def agency_for_host(hostname: str) -> Agency | None:
 class TenantMiddleware(TenantMainMiddleware):
     """django-tenants' middleware with a cheaper lookup: its own switches to public and back
     cost two `SET search_path` round trips on every request."""
+
+    @staticmethod
+    def hostname_from_request(request: HttpRequest) -> str:
+        """Host names are case-insensitive: `ACME.localhost` is `acme.localhost`."""
+        return str(remove_www(request.get_host().split(":")[0].lower()))
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
         try:

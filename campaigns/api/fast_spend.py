@@ -115,7 +115,7 @@ def _hostname(environ: dict[str, Any]) -> str | None:
     domain, _ = split_domain_port(host)
     if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
         return None
-    hostname = host.split(":")[0]
+    hostname = host.split(":")[0].lower()
     return None if hostname.startswith("www.") else hostname
 
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -320,3 +321,68 @@ def test_overview_queries_do_not_grow_with_campaigns(
         last = Campaign.objects.order_by("-id").first()
     assert last is not None
     assert count_queries(signed_in, f"/campaigns/{last.pk}/") <= 14
+
+
+def test_a_post_from_another_agencys_origin_is_refused(
+    agency: SignedUpAgency, signed_in: Client, add_brand: Callable[..., Brand],
+    add_campaign: Callable[..., Campaign],
+) -> None:
+    campaign = add_campaign(add_brand())
+    token = csrf_token(signed_in, "/")
+    for origin in ("http://evil.localhost", "http://localhost"):
+        response = signed_in.post(f"/campaigns/{campaign.pk}/pause/",
+                                  {"csrfmiddlewaretoken": token}, HTTP_ORIGIN=origin)
+        assert response.status_code == 403, origin
+    assert reload(agency, campaign).manual_paused is False
+    own = signed_in.post(f"/campaigns/{campaign.pk}/pause/", {"csrfmiddlewaretoken": token},
+                         HTTP_ORIGIN=f"http://{agency.domain}")
+    assert own.status_code == 302
+
+
+def fail_five_times(client: Client, email: str) -> None:
+    answers = [sign_in(client, email, "not-the-password").status_code for _ in range(5)]
+    assert answers == [200, 200, 200, 200, 429]  # the fifth failure locks that pair out
+
+
+def test_failures_with_made_up_emails_lock_out_nobody_else(agency: SignedUpAgency) -> None:
+    attacker = Client(HTTP_HOST=agency.domain)
+    for number in range(6):
+        fail_five_times(attacker, f"nobody{number}@acme.example")
+
+    colleague = Client(HTTP_HOST=agency.domain)  # the same address (one proxy, one office)
+    assert sign_in(colleague, agency.email, agency.password).status_code == 302
+
+
+def test_a_locked_user_can_still_sign_in_from_another_address(agency: SignedUpAgency) -> None:
+    fail_five_times(Client(HTTP_HOST=agency.domain, REMOTE_ADDR="203.0.113.9"), agency.email)
+
+    locked = sign_in(Client(HTTP_HOST=agency.domain, REMOTE_ADDR="203.0.113.9"),
+                     agency.email, agency.password)
+    elsewhere = sign_in(Client(HTTP_HOST=agency.domain, REMOTE_ADDR="198.51.100.4"),
+                        agency.email, agency.password)
+    assert (locked.status_code, elsewhere.status_code) == (429, 302)
+
+
+def test_behind_the_proxy_the_address_it_forwarded_counts(
+    agency: SignedUpAgency, settings: Any
+) -> None:
+    settings.HTTPS = True  # what saas.clients reads: the proxy in front is trusted
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    client = Client(HTTP_HOST=agency.domain, **proxy, HTTP_X_FORWARDED_FOR="203.0.113.9")
+    fail_five_times(client, agency.email)
+    # The same user through the same proxy from another client address is not locked out,
+    # whatever the locked-out client claims in its own X-Forwarded-For.
+    other = Client(HTTP_HOST=agency.domain, **proxy, HTTP_X_FORWARDED_FOR="198.51.100.4")
+    spoofed = Client(HTTP_HOST=agency.domain, **proxy,
+                     HTTP_X_FORWARDED_FOR="198.51.100.4, 203.0.113.9")
+    assert sign_in(other, agency.email, agency.password).status_code == 302
+    assert sign_in(spoofed, agency.email, agency.password).status_code == 429
+
+
+def test_without_the_proxy_a_forwarded_address_is_not_believed(agency: SignedUpAgency) -> None:
+    for number in range(5):
+        client = Client(HTTP_HOST=agency.domain, HTTP_X_FORWARDED_FOR=f"192.0.2.{number}")
+        sign_in(client, agency.email, "not-the-password")
+    locked = sign_in(Client(HTTP_HOST=agency.domain, HTTP_X_FORWARDED_FOR="192.0.2.200"),
+                     agency.email, agency.password)
+    assert locked.status_code == 429

@@ -187,3 +187,19 @@ def test_signup_page_shows_a_taken_slug(make_agency: Callable[..., Any]) -> None
 def test_signup_page_is_not_on_tenant_hosts(make_agency: Callable[..., Any]) -> None:
     acme = make_agency("acme")
     assert Client(HTTP_HOST=acme.domain).get("/signup/").status_code == 404
+
+
+@pytest.mark.parametrize("password", [" " * 10, "new@acme.example", "1234567890"])
+def test_the_admin_refuses_the_weak_passwords_signup_refuses(
+    make_agency: Callable[..., Any], password: str
+) -> None:
+    acme = make_agency("acme")
+    client = Client(HTTP_HOST=acme.domain)
+    with schema_context(acme.agency.schema_name):
+        client.force_login(User.objects.get(email=acme.email))
+    response = client.post("/admin/accounts/user/add/", {
+        "email": "new@acme.example", "usable_password": "true",
+        "password1": password, "password2": password})
+    assert response.status_code == 200  # the form again, with its error
+    with schema_context(acme.agency.schema_name):
+        assert not User.objects.filter(email="new@acme.example").exists()

@@ -78,6 +78,10 @@ def test_slugs_at_the_edges_of_the_rule_are_accepted(public_client: Client, slug
         ({"email": "not-an-email"}, "email"),
         ({"password": "short"}, "password"),
         ({"password": "password123"}, "password"),
+        ({"password": "Boss@Acme.example"}, "password"),  # the email itself
+        ({"password": " " * 8}, "password"),
+        ({"password": "abababababab"}, "password"),
+        ({"password": "8461937250"}, "password"),
         ({"name": ""}, "name"),
     ],
 )

@@ -254,3 +254,14 @@ def test_a_taken_prefix_is_drawn_again_not_a_500(
 
     assert created["prefix"] != taken and not fresh
     assert agency.client(created["token"]).get("/api/v1/tokens").status_code == 200
+
+
+@pytest.mark.parametrize("host", ["ACME.localhost", "Acme.LocalHost"])
+def test_host_names_are_case_insensitive(agency: Any, host: str) -> None:
+    client = agency.client(HTTP_HOST=host)
+
+    assert client.get("/api/v1/tokens").status_code == 200
+    spend = client.post("/api/v1/brands", {"name": "B", "timezone": "UTC"},
+                        content_type="application/json")
+    assert spend.status_code == 201, spend.content
+    assert Client(HTTP_HOST=host).get("/login/").status_code == 200

@@ -1,0 +1,25 @@
+"""Who is asking: the client's address, for sign-in lockouts and signup limits.
+
+Without a proxy it is the peer of the connection. Behind the documented reverse proxy
+(`HTTPS=1`) every request comes from the proxy, which appends the client's address to
+`X-Forwarded-For`; only that last entry is the proxy's word, the ones before it are whatever the
+client sent. Without `HTTPS=1` the header is not trusted at all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_address(request: HttpRequest) -> str:
+    peer = str(request.META.get("REMOTE_ADDR") or "")
+    if not settings.HTTPS:
+        return peer
+    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")[-1].strip()
+    try:
+        return str(ipaddress.ip_address(forwarded))
+    except ValueError:
+        return peer
