@@ -16,6 +16,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from saas.errors import error_body
+from saas.ratelimit import RateLimited
 
 
 def _reject_constant(name: str) -> Any:
@@ -57,7 +58,9 @@ def _first_message(detail: Any) -> str:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF errors as `{"error", "message", "fields"}`; validation names the offending fields."""
-    if isinstance(exc, Http404):
+    if isinstance(exc, RateLimited):
+        exc = exceptions.Throttled(wait=exc.quota.retry_after)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

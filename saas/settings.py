@@ -202,6 +202,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_CALLABLE = "dashboard.views.locked_out"  # a readable page, not a bare 403
 
+# --- Rates (saas.ratelimit, in Redis) -------------------------------------------------------
+# Signups per client address: each agency is a schema and a periodic pass for ever.
+SIGNUP_RATE = os.environ.get("SIGNUP_RATE", "10/hour")
+
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tenants.auth.TokenAuthentication"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -18,6 +19,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists, tenant_context
 
 from accounts.models import User
+from saas import ratelimit
 from tenants.models import SCOPES, Agency, ApiToken, Domain
 from tenants.tokens import generate_token
 
@@ -88,6 +90,18 @@ def port_of(request: HttpRequest) -> str:
     """The port in the Host header the client used, "" when it named none."""
     host = request.get_host()
     return host.rpartition(":")[2] if ":" in host else ""
+
+
+@lru_cache(maxsize=8)
+def _rate(text: str) -> ratelimit.Rate:
+    return ratelimit.Rate.parse(text)
+
+
+def sign_up(address: str, **fields: str) -> SignupResult:
+    """`create_agency` for a visitor at `address`, within SIGNUP_RATE for that address: past it
+    RateLimited and nothing is created; a refused signup is not counted."""
+    with ratelimit.counted(f"signup:{address}", _rate(settings.SIGNUP_RATE)):
+        return create_agency(**fields)
 
 
 def create_agency(*, name: str, slug: str, email: str, password: str) -> SignupResult:

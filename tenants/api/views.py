@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from saas.api import Conflict
+from saas.clients import client_address
 from saas.db import connection
 from tenants import services
 from tenants.api.serializers import (
@@ -61,7 +62,7 @@ class SignupView(GenericAPIView):
         serializer = SignupRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            result = services.create_agency(**serializer.validated_data)
+            result = services.sign_up(client_address(request), **serializer.validated_data)
         except DjangoValidationError as error:
             raise as_api_validation_error(error) from error
         except services.SlugTaken as error:

@@ -270,3 +270,44 @@ def test_no_agency_write_lands_in_the_public_schema(public_client: Client) -> No
         User.objects.create_superuser(email="x@hollow.example", password=GOOD["password"])
 
     assert "x@hollow.example" not in public_users()
+
+
+def client_at(address: str) -> Client:
+    return Client(HTTP_HOST=settings.BASE_DOMAIN, REMOTE_ADDR=address)
+
+
+def new_address() -> str:
+    import uuid
+
+    return f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
+
+
+@pytest.mark.django_db
+def test_signups_past_the_rate_of_one_address_are_429_and_create_nothing(settings: Any) -> None:
+    settings.SIGNUP_RATE = "2/hour"
+    address = new_address()
+    assert signup(client_at(address), slug="first-one").status_code == 201
+    assert signup(client_at(address), slug="bad-").status_code == 400  # refused: not counted
+    assert signup(client_at(address), slug="second-one").status_code == 201
+
+    response = signup(client_at(address), slug="third-one")
+
+    assert response.status_code == 429
+    assert response.json()["error"] == "throttled"
+    assert int(response["Retry-After"]) > 60
+    assert not Agency.objects.filter(slug="third-one").exists()
+    assert not schema_exists("third_one")
+    assert signup(client_at(new_address()), slug="elsewhere").status_code == 201
+
+
+@pytest.mark.django_db
+def test_the_signup_page_shares_the_rate(settings: Any) -> None:
+    settings.SIGNUP_RATE = "1/hour"
+    address = new_address()
+    assert signup(client_at(address), slug="by-api").status_code == 201
+    page = client_at(address).post("/signup/", {**GOOD, "slug": "by-page"})
+
+    assert page.status_code == 429
+    assert "Too many signups" in page.content.decode()
+    assert page.has_header("Retry-After")
+    assert not Agency.objects.filter(slug="by-page").exists()

@@ -1,0 +1,163 @@
+"""Request rates shared by every web process: a generic cell rate algorithm (GCRA) in Redis.
+
+Each key stores one number, the instant its quota is next whole again (the "theoretical
+arrival time"); one script call takes a unit or refuses, atomically, on Redis' own clock, so
+every gunicorn worker on every machine counts against the same quota. A rate of N per period
+allows bursts of N and then one request every period / N.
+
+Redis down: the limiter fails open (requests are served, `/healthz` reports the broker down) and
+does not try again for a few seconds, so an unreachable Redis costs no time per request.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+RATE_PATTERN = re.compile(r"^\s*([0-9]+)\s*/\s*(second|minute|hour|day)\s*$")
+KEY_PREFIX = "ratelimit:"
+REDIS_TIMEOUT = 0.25  # seconds: a limiter must never be what makes a request slow
+RETRY_REDIS_AFTER = 5.0  # seconds without trying once Redis failed
+
+# KEYS[1]: the key. ARGV: microseconds per unit, microseconds of the whole quota, cost (1 takes
+# a unit, -1 gives one back). Returns {allowed, backlog}: backlog is how far (microseconds) the
+# quota's next whole instant lies after now, as stored after this call.
+GCRA_SCRIPT = """
+local interval = tonumber(ARGV[1])
+local quota = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local new_tat = tat + interval * cost
+if cost > 0 and new_tat - now > quota then
+    return {0, tat - now}
+end
+if new_tat <= now then
+    redis.call('DEL', KEYS[1])
+    return {1, 0}
+end
+redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000))
+return {1, new_tat - now}
+"""
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    period: int  # seconds
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """`N/second`, `N/minute`, `N/hour` or `N/day`, N at least 1."""
+        match = RATE_PATTERN.match(text)
+        if not match or int(match.group(1)) < 1:
+            raise ImproperlyConfigured(
+                f"Not a rate: {text!r}. Use N/second, N/minute, N/hour or N/day.")
+        return cls(int(match.group(1)), PERIODS[match.group(2)])
+
+    @property
+    def interval_us(self) -> int:
+        return self.period * 1_000_000 // self.count
+
+    @property
+    def quota_us(self) -> int:
+        return self.period * 1_000_000
+
+
+@dataclass(frozen=True)
+class Quota:
+    """One request's standing against its rate (the `RateLimit-*` headers)."""
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset: int  # seconds until the whole quota is back
+    retry_after: int  # seconds until a refused request would be allowed; 0 when allowed
+
+
+class RateLimited(Exception):
+    """Past the rate: answered 429 with Retry-After, and nothing is done."""
+
+    def __init__(self, quota: Quota) -> None:
+        super().__init__(f"Too many requests; try again in {quota.retry_after} s.")
+        self.quota = quota
+
+
+class _Breaker:
+    """Remembers that Redis failed, so the next few seconds do not wait on it again."""
+
+    down_until = 0.0
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self.down_until
+
+    def trip(self) -> None:
+        self.down_until = time.monotonic() + RETRY_REDIS_AFTER
+
+
+_breaker = _Breaker()
+
+
+@lru_cache(maxsize=4)
+def _script(url: str) -> Any:
+    client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT,
+                                  socket_connect_timeout=REDIS_TIMEOUT)
+    return client.register_script(GCRA_SCRIPT)
+
+
+def _call(key: str, rate: Rate, cost: int) -> tuple[int, int] | None:
+    if _breaker.is_open():
+        return None
+    try:
+        allowed, backlog = _script(settings.REDIS_URL)(
+            keys=[KEY_PREFIX + key], args=[rate.interval_us, rate.quota_us, cost])
+    except (redis.RedisError, OSError):
+        _breaker.trip()
+        return None
+    return int(allowed), int(backlog)
+
+
+def take(key: str, rate: Rate) -> Quota | None:
+    """Take one unit of `key`'s quota; None when Redis cannot say (fail open)."""
+    answer = _call(key, rate, 1)
+    if answer is None:
+        return None
+    allowed, backlog = answer
+    remaining = max(0, (rate.quota_us - backlog) // rate.interval_us)
+    retry_after = 0 if allowed else math.ceil(
+        (backlog + rate.interval_us - rate.quota_us) / 1_000_000)
+    return Quota(allowed=bool(allowed), limit=rate.count, remaining=int(remaining),
+                 reset=math.ceil(backlog / 1_000_000), retry_after=max(1, retry_after)
+                 if not allowed else 0)
+
+
+def give_back(key: str, rate: Rate) -> None:
+    """Return a unit taken for work that did not happen (a refused signup)."""
+    _call(key, rate, -1)
+
+
+@contextmanager
+def counted(key: str, rate: Rate) -> Iterator[Quota | None]:
+    """Count the block's work against `key`: RateLimited before it when past the rate, and the
+    unit given back when the block fails, so only work done is counted."""
+    quota = take(key, rate)
+    if quota is not None and not quota.allowed:
+        raise RateLimited(quota)
+    try:
+        yield quota
+    except BaseException:
+        give_back(key, rate)
+        raise

@@ -1,0 +1,82 @@
+"""`saas.ratelimit` on a real Redis: bursts, refusals with their wait, refunds, fail-open."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from saas import ratelimit
+from saas.embedded import free_port, start_redis
+
+
+def fresh_key() -> str:
+    return f"test:{uuid.uuid4().hex}"
+
+
+@pytest.mark.parametrize("text, rate", [
+    ("10/hour", ratelimit.Rate(10, 3600)), ("1000/second", ratelimit.Rate(1000, 1)),
+    (" 5 / minute ", ratelimit.Rate(5, 60)), ("1/day", ratelimit.Rate(1, 86400)),
+])
+def test_rates_are_read_from_their_text(text: str, rate: ratelimit.Rate) -> None:
+    assert ratelimit.Rate.parse(text) == rate
+
+
+@pytest.mark.parametrize("text", ["", "10", "0/hour", "-1/hour", "10/week", "1.5/second"])
+def test_a_rate_that_is_no_rate_is_a_configuration_error(text: str) -> None:
+    with pytest.raises(ImproperlyConfigured):
+        ratelimit.Rate.parse(text)
+
+
+def test_a_burst_of_the_whole_quota_then_a_refusal_with_its_wait() -> None:
+    key, rate = fresh_key(), ratelimit.Rate(3, 3600)
+    quotas = [ratelimit.take(key, rate) for _ in range(4)]
+
+    assert [q.allowed for q in quotas if q] == [True, True, True, False]
+    assert [q.remaining for q in quotas if q][:3] == [2, 1, 0]
+    refused = quotas[3]
+    assert refused is not None and refused.limit == 3
+    assert 1190 <= refused.retry_after <= 1200  # one unit comes back every 20 minutes
+    assert 3590 <= refused.reset <= 3600
+
+
+def test_a_unit_given_back_can_be_taken_again() -> None:
+    key, rate = fresh_key(), ratelimit.Rate(1, 3600)
+    assert ratelimit.take(key, rate).allowed  # type: ignore[union-attr]
+    ratelimit.give_back(key, rate)
+    assert ratelimit.take(key, rate).allowed  # type: ignore[union-attr]
+    assert not ratelimit.take(key, rate).allowed  # type: ignore[union-attr]
+
+
+def test_counted_work_that_fails_is_not_counted() -> None:
+    key, rate = fresh_key(), ratelimit.Rate(1, 3600)
+    with pytest.raises(ValueError), ratelimit.counted(key, rate):
+        raise ValueError("refused signup")
+    with ratelimit.counted(key, rate):
+        pass
+    with pytest.raises(ratelimit.RateLimited), ratelimit.counted(key, rate):
+        pytest.fail("past the rate, the block must not run")
+
+
+@pytest.fixture
+def stopped_redis(tmp_path: Path, settings: Any) -> Iterator[None]:
+    port = free_port()
+    process = start_redis(tmp_path, port)
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(timeout=10)
+    ratelimit._breaker.down_until = 0.0
+    yield
+    ratelimit._breaker.down_until = 0.0
+
+
+def test_with_redis_down_the_limiter_fails_open_and_stops_asking(stopped_redis: None) -> None:
+    key, rate = fresh_key(), ratelimit.Rate(1, 3600)
+    assert ratelimit.take(key, rate) is None
+    assert ratelimit._breaker.is_open()  # the next requests do not wait on Redis again
+    with ratelimit.counted(key, rate), ratelimit.counted(key, rate):
+        pass
