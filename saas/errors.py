@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from psycopg import errors as pg_errors
@@ -47,6 +47,8 @@ def known_error_response(exc: BaseException) -> JsonResponse | None:
     if isinstance(exc, RequestDataTooBig):
         return error_response(413, "The request body is larger than the service accepts.",
                               "payload_too_large")
+    if isinstance(exc, SuspiciousOperation):  # too many fields or files, a bad multipart body
+        return error_response(400, "The request is malformed.", "bad_request")
     if isinstance(exc, OperationalError | InterfaceError):
         if is_busy(exc):
             return error_response(503, "The service is busy with this data; try again shortly.",

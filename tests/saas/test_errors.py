@@ -71,3 +71,15 @@ def test_a_body_over_the_limit_is_413_on_the_public_host_too(public_client: Clie
     response = public_client.post("/api/v1/signup", TOO_BIG, content_type="application/json")
     assert_json_error(response, 413)
 
+
+
+def test_too_many_query_fields_is_400_json(api_client: Client) -> None:
+    query = "&".join(f"f{n}=1" for n in range(1100))
+    assert_json_error(api_client.get(f"/api/v1/brands?{query}"), 400)
+
+
+def test_a_malformed_multipart_body_is_400_json(api_client: Client) -> None:
+    response = api_client.generic("POST", "/api/v1/brands", b"--x\r\n\r\n",
+                                  content_type="multipart/form-data; boundary=x")
+    assert response.status_code in (400, 415), response.content
+    assert response["Content-Type"].startswith("application/json")
