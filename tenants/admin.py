@@ -66,6 +66,11 @@ class AgencyAdmin(TenantAdminMixin, PublicHostOnlyAdmin):
         # The slug names the schema; it cannot change once the schema exists.
         return [*self.readonly_fields, "slug"] if obj else self.readonly_fields
 
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        # An agency is made by signup (tenants.services): its schema, first user and token,
+        # with the slug rules. The form here would make a row without any of them.
+        return False
+
 
 @admin.register(Domain)
 class DomainAdmin(PublicHostOnlyAdmin):

@@ -100,6 +100,8 @@ def test_platform_superuser_sees_the_registry_on_the_public_admin(
         assert acme.agency.tokens.get().secret_hash not in page
         assert acme.token not in page
     assert client.get("/admin/tenants/apitoken/add/").status_code == 403
+    # Agencies are made by signup, with their schema, first user and token.
+    assert client.get("/admin/tenants/agency/add/").status_code == 403
 
 
 def test_tenant_admin_adds_a_user_by_email(make_agency: Callable[..., Any]) -> None:
