@@ -356,8 +356,8 @@ def after_scheduled_time(
     if amount <= timedelta(0):
         return start
     if not dayparting:
-        reached = start + amount
-        return reached if reached <= until else None
+        # Compared before adding: an amount far past `until` may lie beyond the last datetime.
+        return start + amount if amount <= until - start else None
     cover = _weekly_cover(tuple(windows))
     if not cover:
         return None

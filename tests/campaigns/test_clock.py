@@ -593,6 +593,13 @@ def test_without_windows_nothing_is_scheduled_and_nothing_is_ever_reached() -> N
     assert after_scheduled_time(start, MINUTE, UTC_ZONE, [], True, until=until) is None
 
 
+def test_an_amount_beyond_the_calendar_is_simply_not_reached() -> None:
+    start, until = utc(2024, 6, 17), utc(2024, 6, 18)
+    for dayparting in (False, True):
+        forever = timedelta.max
+        assert after_scheduled_time(start, forever, UTC_ZONE, [], dayparting, until=until) is None
+
+
 def test_scheduled_time_waits_for_the_next_window_across_a_gap() -> None:
     berlin = ZoneInfo("Europe/Berlin")
     monday = [Window(0, 9 * 60, 12 * 60), Window(0, 13 * 60, 18 * 60)]
