@@ -8,6 +8,7 @@ long and can skip or repeat midnight itself. Pure: no I/O, no "now".
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -225,4 +226,161 @@ def next_window_change(at: datetime, tz: ZoneInfo, windows: Sequence[Window]) ->
     for candidate in sorted(c for c in candidates if at < c <= horizon):
         if in_window(candidate, tz, windows) != inside:
             return candidate
+    return None
+
+
+# Scheduled time: how much of an interval the campaign may run, exactly, by arithmetic rather than
+# sampling. Between two offset changes the wall clock is the instant plus a fixed offset, so the
+# scheduled part of such a piece is the overlap of a wall-clock interval with the weekly windows,
+# which repeat every week. Instants and wall readings are integer microseconds: no rounding.
+
+_US = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US_PER_MINUTE = 60 * 10**6
+_WEEK_US = 7 * MINUTES_PER_DAY * _US_PER_MINUTE
+# Wall readings are counted from Monday 1970-01-05 00:00, so a reading modulo a week is the
+# time since the local Monday's midnight.
+_MONDAY_US = 4 * MINUTES_PER_DAY * _US_PER_MINUTE
+
+
+@lru_cache(maxsize=4096)
+def _offset_changes_in_year(tz: ZoneInfo, year: int) -> tuple[int, ...]:
+    """The seconds (UTC) in (Jan 1, next Jan 1] of `year` at which tz's offset changes.
+
+    Cached: a year's changes are found once per zone by sampling and bisection, so a flight of
+    any length costs a lookup per year rather than a sample every three hours.
+    """
+    lo = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+    hi = int(datetime(year + 1, 1, 1, tzinfo=UTC).timestamp())
+    changes = (
+        _offset_change_between(s, s + _OFFSET_SAMPLE_STEP, tz)
+        for s in range(lo, hi, _OFFSET_SAMPLE_STEP)
+    )
+    return tuple(int(change.timestamp()) for change in changes if change is not None)
+
+
+def _micros(at: datetime) -> int:
+    return (at - _EPOCH) // _US
+
+
+def _offset_pieces(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[int, int, int]]:
+    """[start, end) cut where tz's offset changes: (first, last) instants and offset, in µs."""
+    first, last = _micros(start), _micros(end)
+    years = range(start.astimezone(UTC).year, end.astimezone(UTC).year + 1)
+    cuts = sorted(
+        change * 10**6
+        for year in years
+        for change in _offset_changes_in_year(tz, year)
+        if first < change * 10**6 < last
+    )
+    edges = [first, *cuts, last]
+    pieces = []
+    for lo, hi in itertools.pairwise(edges):
+        offset = (_EPOCH + lo * _US).astimezone(tz).utcoffset() or timedelta(0)
+        pieces.append((lo, hi, offset // _US - _MONDAY_US))
+    return pieces
+
+
+@lru_cache(maxsize=4096)
+def _weekly_cover(windows: tuple[Window, ...]) -> tuple[tuple[int, int], ...]:
+    """The windows as sorted, disjoint [from, to) µs after the local Monday's midnight."""
+    spans: list[tuple[int, int]] = []
+    for window in windows:
+        length = window.end - window.start
+        if length < 0:
+            length += MINUTES_PER_DAY
+        begin = (window.day_of_week * MINUTES_PER_DAY + window.start) * _US_PER_MINUTE
+        end = begin + length * _US_PER_MINUTE
+        # A Sunday window past midnight runs into Monday, the start of the next week.
+        spans += [(begin, min(end, _WEEK_US))] + ([(0, end - _WEEK_US)] if end > _WEEK_US else [])
+    merged: list[tuple[int, int]] = []
+    for begin, end in sorted(spans):
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return tuple(merged)
+
+
+def _covered_before(cover: tuple[tuple[int, int], ...], wall: int) -> int:
+    """Scheduled µs of wall time before `wall`, counted from the week of the reading 0."""
+    weeks, into_week = divmod(wall, _WEEK_US)
+    in_week = sum(min(into_week, end) - begin for begin, end in cover if begin < into_week)
+    return weeks * sum(end - begin for begin, end in cover) + in_week
+
+
+def _wall_reaching(cover: tuple[tuple[int, int], ...], target: int) -> int:
+    """The first wall reading by which `target` (> 0) µs are covered; the cover is not empty."""
+    weekly = sum(end - begin for begin, end in cover)
+    weeks = (target - 1) // weekly
+    left = target - weeks * weekly  # in (0, weekly]
+    for begin, end in cover:
+        if left <= end - begin:
+            return weeks * _WEEK_US + begin + left
+        left -= end - begin
+    raise AssertionError("unreachable: left never exceeds a week's cover")
+
+
+def scheduled_time(
+    start: datetime, end: datetime, tz: ZoneInfo, windows: Sequence[Window], dayparting: bool
+) -> timedelta:
+    """How much of [start, end) is scheduled, exactly (zero when end is not after start).
+
+    Without dayparting all of it is (real elapsed time, so a local day lasts 23, 24 or 25 hours);
+    with it, the time whose wall clock is inside a window, as `in_window` defines it: wall times a
+    DST gap skips do not occur and repeated ones count both times.
+    """
+    _require_aware(start)
+    _require_aware(end)
+    if end <= start:
+        return timedelta(0)
+    if not dayparting:
+        return end - start
+    cover = _weekly_cover(tuple(windows))
+    covered = sum(
+        _covered_before(cover, hi + wall) - _covered_before(cover, lo + wall)
+        for lo, hi, wall in _offset_pieces(start, end, tz)
+    )
+    return covered * _US
+
+
+def day_scheduled_time(
+    day: date, tz: ZoneInfo, windows: Sequence[Window], dayparting: bool
+) -> timedelta:
+    """The scheduled time of a local day: its length without dayparting, its windows' with it."""
+    return scheduled_time(
+        day_start(day, tz), day_start(day + timedelta(days=1), tz), tz, windows, dayparting
+    )
+
+
+def after_scheduled_time(
+    start: datetime,
+    amount: timedelta,
+    tz: ZoneInfo,
+    windows: Sequence[Window],
+    dayparting: bool,
+    *,
+    until: datetime,
+) -> datetime | None:
+    """The first instant by which `amount` of scheduled time has passed since `start`, or None
+    when that does not happen by `until`. The inverse of `scheduled_time`: for the instant t it
+    returns, scheduled_time(start, t, ...) == amount.
+    """
+    _require_aware(start)
+    if amount <= timedelta(0):
+        return start
+    if not dayparting:
+        # Compared before adding: an amount far past `until` may lie beyond the last datetime.
+        return start + amount if amount <= until - start else None
+    cover = _weekly_cover(tuple(windows))
+    if not cover:
+        return None
+    needed = amount // _US
+    for lo, hi, wall in _offset_pieces(start, max(start, until), tz):
+        covered_at_lo = _covered_before(cover, lo + wall)
+        available = _covered_before(cover, hi + wall) - covered_at_lo
+        if needed <= available:
+            instant = _wall_reaching(cover, covered_at_lo + needed) - wall
+            return (_EPOCH + instant * _US).astimezone(UTC)
+        needed -= available
     return None

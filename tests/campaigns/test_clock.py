@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 
 from campaigns.clock import (
     Window,
+    after_scheduled_time,
+    day_scheduled_time,
     day_start,
     format_hhmm,
     in_window,
@@ -24,6 +26,7 @@ from campaigns.clock import (
     local_month_bounds,
     next_window_change,
     parse_hhmm,
+    scheduled_time,
 )
 
 SECOND = timedelta(seconds=1)
@@ -459,3 +462,149 @@ def test_naive_instants_are_refused() -> None:
         local_day(datetime(2024, 6, 17), UTC_ZONE)
     with pytest.raises(ValueError):
         in_window(datetime(2024, 6, 17), UTC_ZONE, [])
+
+
+# Scheduled time: the exact arithmetic against counting minute by minute.
+
+
+def brute_scheduled_minutes(
+    start: datetime, end: datetime, tz: ZoneInfo, cells: set[tuple[int, int]]
+) -> int:
+    """Whole UTC minutes in [start, end) inside a window (start on a whole minute; since 1990
+    every offset is whole minutes, so membership is constant within each such minute)."""
+    count, step = 0, start
+    while step < end:
+        count += brute_in_window(step, tz, cells)
+        step += MINUTE
+    return count
+
+
+@st.composite
+def zone_span_schedule(draw: st.DrawFn) -> tuple[ZoneInfo, datetime, datetime, list[Window]]:
+    """A span of up to three days on whole minutes, often across an offset change."""
+    tz, at, schedule = draw(zone_instant_schedule())
+    start = at.replace(second=0, microsecond=0) - draw(st.integers(0, 36 * 60)) * MINUTE
+    return tz, start, start + draw(st.integers(0, 3 * 1440)) * MINUTE, schedule
+
+
+@settings(PROPERTY_SETTINGS, max_examples=60)
+@given(zone_span_schedule())
+def test_scheduled_time_is_the_time_whose_wall_clock_is_inside_a_window(
+    case: tuple[ZoneInfo, datetime, datetime, list[Window]],
+) -> None:
+    tz, start, end, schedule = case
+    minutes = brute_scheduled_minutes(start, end, tz, covered_minutes(schedule))
+    assert scheduled_time(start, end, tz, schedule, dayparting=True) == minutes * MINUTE
+    assert scheduled_time(start, end, tz, schedule, dayparting=False) == end - start
+
+
+@PROPERTY_SETTINGS
+@given(zone_span_schedule(), st.integers(0, 3 * 86400 * 10**6))
+def test_scheduled_time_adds_up_over_any_split_to_the_microsecond(
+    case: tuple[ZoneInfo, datetime, datetime, list[Window]], split_us: int
+) -> None:
+    tz, start, end, schedule = case
+    split = min(end, start + split_us * timedelta(microseconds=1))
+    whole = scheduled_time(start, end, tz, schedule, dayparting=True)
+    parts = scheduled_time(start, split, tz, schedule, True) + scheduled_time(
+        split, end, tz, schedule, True
+    )
+    assert whole == parts
+
+
+@PROPERTY_SETTINGS
+@given(zone_span_schedule(), st.integers(0, 10**6), st.booleans())
+def test_after_scheduled_time_is_the_first_instant_that_much_has_passed(
+    case: tuple[ZoneInfo, datetime, datetime, list[Window]], per_million: int, dayparting: bool
+) -> None:
+    tz, start, until, schedule = case
+    available = scheduled_time(start, until, tz, schedule, dayparting)
+    amount = available * per_million // 10**6
+    reached = after_scheduled_time(start, amount, tz, schedule, dayparting, until=until)
+    assert reached is not None
+    assert start <= reached <= until
+    assert scheduled_time(start, reached, tz, schedule, dayparting) == amount
+    if amount:
+        earlier = reached - timedelta(microseconds=1)
+        assert scheduled_time(start, earlier, tz, schedule, dayparting) < amount
+    more = available + timedelta(microseconds=1)
+    assert after_scheduled_time(start, more, tz, schedule, dayparting, until=until) is None
+
+
+@named_zones
+@settings(PROPERTY_SETTINGS, max_examples=15)
+@given(data=st.data())
+def test_a_days_scheduled_time_is_its_length_or_its_windows_minutes(
+    tz: ZoneInfo, data: st.DataObject
+) -> None:
+    at = data.draw(instants(tz))
+    schedule = data.draw(schedules(tz, at))
+    day = local_day(at, tz)
+    start, end = local_day_bounds(at, tz)
+    assert day_scheduled_time(day, tz, schedule, dayparting=False) == end - start
+    minutes = brute_scheduled_minutes(start, end, tz, covered_minutes(schedule))
+    assert day_scheduled_time(day, tz, schedule, dayparting=True) == minutes * MINUTE
+
+
+@pytest.mark.parametrize(
+    ("zone", "day", "length"),
+    [
+        ("America/New_York", date(2024, 3, 10), 23 * HOUR),
+        ("America/New_York", date(2024, 11, 3), 25 * HOUR),
+        ("America/New_York", date(2024, 6, 9), 24 * HOUR),
+        ("Australia/Lord_Howe", date(2023, 10, 1), 23 * HOUR + 30 * MINUTE),
+        ("America/Santiago", date(2023, 9, 3), 23 * HOUR),  # midnight itself is skipped
+        ("Pacific/Apia", date(2011, 12, 30), timedelta(0)),  # the whole day was skipped
+    ],
+)
+def test_a_local_day_without_dayparting_is_scheduled_all_its_length(
+    zone: str, day: date, length: timedelta
+) -> None:
+    assert day_scheduled_time(day, ZoneInfo(zone), [], dayparting=False) == length
+
+
+def test_a_window_across_the_skipped_hour_is_scheduled_for_one_real_hour() -> None:
+    new_york = ZoneInfo("America/New_York")
+    sunday_1_to_3 = [Window(6, 60, 180)]
+    assert day_scheduled_time(date(2024, 3, 10), new_york, sunday_1_to_3, True) == HOUR
+
+
+def test_a_window_over_the_repeated_hour_is_scheduled_both_times() -> None:
+    new_york = ZoneInfo("America/New_York")
+    sunday_1_to_2 = [Window(6, 60, 120)]
+    assert day_scheduled_time(date(2024, 11, 3), new_york, sunday_1_to_2, True) == 2 * HOUR
+
+
+def test_a_sunday_window_past_midnight_is_scheduled_into_monday() -> None:
+    sunday_night = [Window(6, 22 * 60, 2 * 60)]
+    assert day_scheduled_time(date(2024, 6, 16), UTC_ZONE, sunday_night, True) == 2 * HOUR
+    assert day_scheduled_time(date(2024, 6, 17), UTC_ZONE, sunday_night, True) == 2 * HOUR
+    assert day_scheduled_time(date(2024, 6, 18), UTC_ZONE, sunday_night, True) == timedelta(0)
+
+
+def test_overlapping_windows_are_scheduled_once() -> None:
+    overlapping = [Window(0, 60, 180), Window(0, 120, 240), Window(0, 0, 1440)]
+    assert day_scheduled_time(date(2024, 6, 17), UTC_ZONE, overlapping, True) == 24 * HOUR
+
+
+def test_without_windows_nothing_is_scheduled_and_nothing_is_ever_reached() -> None:
+    start, until = utc(2024, 6, 17), utc(2024, 6, 30)
+    assert scheduled_time(start, until, UTC_ZONE, [], dayparting=True) == timedelta(0)
+    assert after_scheduled_time(start, MINUTE, UTC_ZONE, [], True, until=until) is None
+
+
+def test_an_amount_beyond_the_calendar_is_simply_not_reached() -> None:
+    start, until = utc(2024, 6, 17), utc(2024, 6, 18)
+    for dayparting in (False, True):
+        forever = timedelta.max
+        assert after_scheduled_time(start, forever, UTC_ZONE, [], dayparting, until=until) is None
+
+
+def test_scheduled_time_waits_for_the_next_window_across_a_gap() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    monday = [Window(0, 9 * 60, 12 * 60), Window(0, 13 * 60, 18 * 60)]
+    eleven = utc(2024, 6, 17, 9)  # 11:00 CEST
+    until = utc(2024, 6, 17, 22)
+    four_and_a_half_hours = 4 * HOUR + 30 * MINUTE
+    reached = after_scheduled_time(eleven, four_and_a_half_hours, berlin, monday, True, until=until)
+    assert reached == utc(2024, 6, 17, 14, 30)  # an hour until noon, 3.5 from 13:00: 16:30 CEST
