@@ -92,6 +92,8 @@ MIDDLEWARE = [
     # exempt; nothing in it depends on the host).
     "django.middleware.security.SecurityMiddleware",
     "saas.middleware.HealthCheckMiddleware",
+    # Before anything reads the database: a caller past its rate costs one Redis call.
+    "saas.throttle.TokenRateLimitMiddleware",
     # Outside the tenant lookup, so an unknown host's 404 under /api/ is JSON too.
     "saas.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantMiddleware",
@@ -205,6 +207,8 @@ AXES_LOCKOUT_CALLABLE = "dashboard.views.locked_out"  # a readable page, not a b
 # --- Rates (saas.ratelimit, in Redis) -------------------------------------------------------
 # Signups per client address: each agency is a schema and a periodic pass for ever.
 SIGNUP_RATE = os.environ.get("SIGNUP_RATE", "10/hour")
+# API requests per token (or per client address without one), past which 429 (saas.throttle).
+API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1000/second")
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
