@@ -11,7 +11,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from campaigns import services
+from audit.log import Actor
+from campaigns import clock, services
 from campaigns.models import Brand, Campaign, ScheduleWindow, Spend, StatusChange
 from saas.db import connection
 
@@ -39,17 +40,56 @@ def on_public_host() -> bool:
     return bool(connection.schema_name == settings.PUBLIC_SCHEMA_NAME)
 
 
+def edit_context(request: HttpRequest) -> dict[str, Any]:
+    """Who acts, and when: what every service that changes something is given."""
+    return {"actor": Actor.user(request.user), "now": timezone.now()}
+
+
+class EditThroughServices(TenantOnlyAdmin):
+    """Adds, edits and deletes go through campaigns.services, under the brand's lock and into
+    the audit log, as the API's do; an object with recorded spend cannot be deleted."""
+
+    fields_edited: tuple[str, ...] = ()
+
+    def edited(self, form: Any, change: bool) -> dict[str, Any]:
+        names = form.changed_data if change else self.fields_edited
+        return {name: form.cleaned_data[name] for name in names if name in form.cleaned_data}
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and self.has_spend(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def has_spend(self, obj: Any) -> bool:
+        raise NotImplementedError
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
 @admin.register(Brand)
-class BrandAdmin(TenantOnlyAdmin):
+class BrandAdmin(EditThroughServices):
     list_display = ["name", "timezone", "currency", "daily_budget", "monthly_budget"]
     search_fields = ["name"]
+    fields_edited = services.BRAND_FIELDS
 
     def save_model(self, request: HttpRequest, obj: Brand, form: Any, change: bool) -> None:
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        data = {name: form.cleaned_data[name] for name in form.changed_data}
-        services.update_brand(Brand.objects.get(pk=obj.pk), data, now=timezone.now())
+        data = self.edited(form, change)
+        if change:
+            services.update_brand(Brand.objects.get(pk=obj.pk), data, **edit_context(request))
+        else:
+            form.instance = services.create_brand(data, **edit_context(request))
+            obj.pk = form.instance.pk
+
+    def delete_model(self, request: HttpRequest, obj: Brand) -> None:
+        try:
+            services.delete_brand(obj, **edit_context(request))
+        except services.HasSpend as exc:
+            messages.error(request, str(exc))
+
+    def has_spend(self, obj: Brand) -> bool:
+        return Spend.objects.filter(campaign__brand_id=obj.pk).exists()
 
 
 class WindowInline(admin.TabularInline):
@@ -58,13 +98,14 @@ class WindowInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(TenantOnlyAdmin):
+class CampaignAdmin(EditThroughServices):
     list_display = ["name", "brand", "status", "pause_reasons", "daily_budget", "monthly_budget",
                     "dayparting"]
     list_filter = ["status", "brand"]
     search_fields = ["name"]
     readonly_fields = ["status", "pause_reasons", "status_changed_at", "manual_paused"]
     actions = ["pause", "resume"]
+    fields_edited = services.CAMPAIGN_FIELDS
 
     inlines = [WindowInline]
 
@@ -75,16 +116,34 @@ class CampaignAdmin(TenantOnlyAdmin):
     def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
         """Edits go through the service (under the brand's lock, only the edited columns):
         a whole-row save would write back a status read without the lock."""
-        if not change:
-            super().save_model(request, obj, form, change)
-            return
-        data = {name: form.cleaned_data[name] for name in form.changed_data if name != "brand"}
-        services.update_campaign(Campaign.objects.get(pk=obj.pk), data, now=timezone.now())
+        data = self.edited(form, change)
+        if change:
+            data.pop("brand", None)
+            services.update_campaign(Campaign.objects.get(pk=obj.pk), data,
+                                     **edit_context(request))
+        else:
+            form.instance = services.create_campaign(data, **edit_context(request))
+            obj.pk = form.instance.pk
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        """Re-decide after the caps and windows are saved, through the services."""
-        super().save_related(request, form, formsets, change)
-        services.update_campaign(form.instance, {}, now=timezone.now())
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """The windows inline replaces the schedule through the service, as PUT schedule does:
+        one schedule change, decided at once."""
+        if formset.model is not ScheduleWindow:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)  # writes nothing; keeps what the admin's change log lists
+        windows = [clock.Window(row["day_of_week"], row["start_minute"], row["end_minute"])
+                   for row in formset.cleaned_data if row and not row.get("DELETE")]
+        services.set_schedule(form.instance, windows, **edit_context(request))
+
+    def delete_model(self, request: HttpRequest, obj: Campaign) -> None:
+        try:
+            services.delete_campaign(obj, **edit_context(request))
+        except services.HasSpend as exc:
+            messages.error(request, str(exc))
+
+    def has_spend(self, obj: Campaign) -> bool:
+        return Spend.objects.filter(campaign_id=obj.pk).exists()
 
     @admin.action(description="Pause (manual)")
     def pause(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
@@ -95,9 +154,10 @@ class CampaignAdmin(TenantOnlyAdmin):
         self._switch(request, queryset, paused=False)
 
     def _switch(self, request: HttpRequest, queryset: QuerySet[Campaign], *, paused: bool) -> None:
-        for campaign in queryset:
-            services.set_manual_pause(campaign, paused, now=timezone.now())
-        messages.success(request, f"{queryset.count()} campaigns updated.")
+        campaigns = list(queryset)
+        for campaign in campaigns:
+            services.set_manual_pause(campaign, paused, **edit_context(request))
+        messages.success(request, f"{len(campaigns)} campaigns updated.")
 
 
 @admin.register(Spend)

@@ -1,5 +1,6 @@
 """Writes to brands, campaigns and schedules. Each edit re-decides the affected campaigns at
-once (cause `edit`) in the same transaction, under the brand's lock."""
+once (cause `edit`) in the same transaction, under the brand's lock, and is recorded in the
+audit log with its actor in that transaction too."""
 
 from __future__ import annotations
 
@@ -9,77 +10,119 @@ from typing import Any
 
 from django.db import transaction
 
+from audit.log import Actor, changes_between, record
+from audit.models import Action, ObjectType
 from campaigns import clock, ledger, status
 from campaigns.models import Brand, Campaign, Cause, ScheduleWindow, Spend
+
+# The fields the audit log follows: the API's own, as the models name them.
+BRAND_FIELDS = ("name", "timezone", "currency", "daily_budget", "monthly_budget")
+CAMPAIGN_FIELDS = ("brand", "name", "daily_budget", "monthly_budget", "dayparting")
 
 
 class HasSpend(Exception):
     """Deleting this would lose recorded spend: the ledger is never lost."""
 
 
-def create_brand(data: dict[str, Any]) -> Brand:
+def fields_of(obj: Any, names: Sequence[str]) -> dict[str, Any]:
+    return {name: getattr(obj, f"{name}_id" if name == "brand" else name) for name in names}
+
+
+def create_brand(data: dict[str, Any], *, actor: Actor, now: datetime) -> Brand:
     with transaction.atomic():
-        return Brand.objects.create(**data)
+        brand = Brand.objects.create(**data)
+        record(actor, Action.CREATE, ObjectType.BRAND, brand.pk, at=now,
+               changes=changes_between({}, fields_of(brand, BRAND_FIELDS)))
+        return brand
 
 
-def update_brand(brand: Brand, data: dict[str, Any], *, now: datetime) -> Brand:
+def update_brand(brand: Brand, data: dict[str, Any], *, actor: Actor, now: datetime) -> Brand:
     """A new time zone moves the brand's recorded spend to the local days and months of that
     zone (`ledger.rekey_brand`) before the campaigns are decided again."""
     with transaction.atomic():
-        stored = status.lock_brands([brand.pk])  # the zone as it is now, not as `brand` read it
-        zone = stored[0].timezone if stored else brand.timezone
-        new_zone = "timezone" in data and data["timezone"] != zone
+        status.lock_brands([brand.pk])
+        stored = Brand.objects.get(pk=brand.pk)  # as locked, not as `brand` was read
+        before = fields_of(stored, BRAND_FIELDS)
         for name, value in data.items():
             setattr(brand, name, value)
         brand.save(update_fields=list(data))  # only what was edited: no stale columns written
-        if new_zone:
+        if "timezone" in data and data["timezone"] != stored.timezone:
             ledger.rekey_brand(brand.pk, brand.timezone)
         status.decide_locked(now, cause=Cause.EDIT, brand_ids=[brand.pk])
+        changes = changes_between(before, {**before, **fields_of(brand, list(data))})
+        if changes:
+            record(actor, Action.UPDATE, ObjectType.BRAND, brand.pk, at=now, changes=changes)
     return brand
 
 
-def delete_brand(brand: Brand) -> None:
+def delete_brand(brand: Brand, *, actor: Actor, now: datetime) -> None:
     with transaction.atomic():
         status.lock_brands([brand.pk])
-        if _brand_has_spend(brand):
+        if Spend.objects.filter(campaign__brand_id=brand.pk).exists():
             raise HasSpend("This brand has recorded spend; it cannot be deleted.")
+        brand_id, before = brand.pk, fields_of(brand, BRAND_FIELDS)
         brand.delete()
+        record(actor, Action.DELETE, ObjectType.BRAND, brand_id, at=now,
+               changes=changes_between(before, {}))
 
 
-def _brand_has_spend(brand: Brand) -> bool:
-    return Spend.objects.filter(campaign__brand_id=brand.pk).exists()
-
-
-def create_campaign(data: dict[str, Any], *, now: datetime) -> Campaign:
+def create_campaign(data: dict[str, Any], *, actor: Actor, now: datetime) -> Campaign:
     with transaction.atomic():
         brands = status.lock_brands([data["brand"].pk])
         campaign = Campaign.objects.create(**data)
         status.decide_brands(now, cause=Cause.EDIT, brands=brands)
+        record(actor, Action.CREATE, ObjectType.CAMPAIGN, campaign.pk, at=now,
+               changes=changes_between({}, fields_of(campaign, CAMPAIGN_FIELDS)))
     campaign.refresh_from_db()
     return campaign
 
 
-def update_campaign(campaign: Campaign, data: dict[str, Any], *, now: datetime) -> Campaign:
+def update_campaign(campaign: Campaign, data: dict[str, Any], *, actor: Actor,
+                    now: datetime) -> Campaign:
     data = {k: v for k, v in data.items() if k != "brand"}
     with transaction.atomic():
         brands = status.lock_brands([campaign.brand_id])
+        before = fields_of(Campaign.objects.get(pk=campaign.pk), CAMPAIGN_FIELDS)
         Campaign.objects.filter(pk=campaign.pk).update(**data)
         status.decide_brands(now, cause=Cause.EDIT, brands=brands)
+        changes = changes_between(before, {**before, **data})
+        if changes:
+            record(actor, Action.UPDATE, ObjectType.CAMPAIGN, campaign.pk, at=now,
+                   changes=changes)
     campaign.refresh_from_db()
     return campaign
 
 
-def delete_campaign(campaign: Campaign) -> None:
+def delete_campaign(campaign: Campaign, *, actor: Actor, now: datetime) -> None:
     with transaction.atomic():
         status.lock_brands([campaign.brand_id])
         if Spend.objects.filter(campaign_id=campaign.pk).exists():
             raise HasSpend("This campaign has recorded spend; it cannot be deleted.")
+        campaign_id, before = campaign.pk, fields_of(campaign, CAMPAIGN_FIELDS)
         campaign.delete()
+        record(actor, Action.DELETE, ObjectType.CAMPAIGN, campaign_id, at=now,
+               changes=changes_between(before, {}))
 
 
-def set_schedule(campaign: Campaign, windows: Sequence[clock.Window], *, now: datetime) -> None:
+def windows_shown(windows: Sequence[clock.Window]) -> list[dict[str, Any]]:
+    """Windows as the schedule endpoint shows them."""
+    return [{"day_of_week": w.day_of_week, "start": clock.format_hhmm(w.start),
+             "end": clock.format_hhmm(w.end)}
+            for w in sorted(windows, key=lambda w: (w.day_of_week, w.start, w.end))]
+
+
+def stored_windows(campaign_id: int) -> list[clock.Window]:
+    rows = ScheduleWindow.objects.filter(campaign_id=campaign_id).values_list(
+        "day_of_week", "start_minute", "end_minute")
+    return [clock.Window(*row) for row in rows]
+
+
+def set_schedule(campaign: Campaign, windows: Sequence[clock.Window], *, actor: Actor,
+                 now: datetime) -> None:
+    """Replace the campaign's windows: one schedule change in the audit log, however many."""
     with transaction.atomic():
         brands = status.lock_brands([campaign.brand_id])
+        before = windows_shown(stored_windows(campaign.pk))
         ScheduleWindow.objects.filter(campaign_id=campaign.pk).delete()
         ScheduleWindow.objects.bulk_create(
             ScheduleWindow(campaign_id=campaign.pk, day_of_week=w.day_of_week,
@@ -87,13 +130,20 @@ def set_schedule(campaign: Campaign, windows: Sequence[clock.Window], *, now: da
             for w in windows
         )
         status.decide_brands(now, cause=Cause.EDIT, brands=brands)
+        after = windows_shown(windows)
+        if before != after:
+            record(actor, Action.UPDATE, ObjectType.SCHEDULE, campaign.pk, at=now,
+                   changes={"windows": [before, after]})
 
 
-def set_manual_pause(campaign: Campaign, paused: bool, *, now: datetime) -> Campaign:
+def set_manual_pause(campaign: Campaign, paused: bool, *, actor: Actor,
+                     now: datetime) -> Campaign:
     """The user's own switch: pause adds `manual`, resume removes it; nothing else does."""
     with transaction.atomic():
         brands = status.lock_brands([campaign.brand_id])
         Campaign.objects.filter(pk=campaign.pk).update(manual_paused=paused)
         status.decide_brands(now, cause=Cause.MANUAL, brands=brands)
+        record(actor, Action.PAUSE if paused else Action.RESUME, ObjectType.CAMPAIGN,
+               campaign.pk, at=now)
     campaign.refresh_from_db()
     return campaign

@@ -11,6 +11,7 @@ app_name = "dashboard"
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("campaigns/<int:pk>/", views.campaign_page, name="campaign"),
+    path("activity/", views.activity, name="activity"),
     path("campaigns/<int:pk>/pause/", views.pause, name="pause"),
     path("campaigns/<int:pk>/resume/", views.resume, name="resume"),
     path(

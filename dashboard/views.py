@@ -19,8 +19,12 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from audit.log import Actor
+from audit.models import AuditEntry
 from campaigns import services
 from campaigns.models import Campaign
+from dashboard.activity import LIMIT as ACTIVITY_LIMIT
+from dashboard.activity import lines as activity_lines
 from dashboard.overview import build_overview, campaign_detail
 
 View = Callable[..., HttpResponse]
@@ -79,9 +83,20 @@ def campaign_page(request: HttpRequest, pk: int) -> HttpResponse:
                             context)
 
 
+@never_cache
+@require_GET
+@login_required
+def activity(request: HttpRequest) -> HttpResponse:
+    """The audit log, newest first."""
+    entries = list(AuditEntry.objects.order_by("-id")[:ACTIVITY_LIMIT])
+    return render(request, "dashboard/activity.html",
+                  {"lines": activity_lines(entries), "limit": ACTIVITY_LIMIT})
+
+
 def _switch(request: HttpRequest, pk: int, *, paused: bool) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
-    campaign = services.set_manual_pause(campaign, paused, now=timezone.now())
+    campaign = services.set_manual_pause(campaign, paused, actor=Actor.user(request.user),
+                                         now=timezone.now())
     if paused:
         messages.success(request, f"“{campaign.name}” is paused until you resume it.")
     elif campaign.status == "active":

@@ -9,16 +9,23 @@ client sent. Without `HTTPS=1` the header is not trusted at all.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 
 
 def client_address(request: HttpRequest) -> str:
-    peer = str(request.META.get("REMOTE_ADDR") or "")
+    return address_in(request.META)
+
+
+def address_in(meta: Mapping[str, Any]) -> str:
+    """`client_address` from a request's META (or a WSGI environ)."""
+    peer = str(meta.get("REMOTE_ADDR") or "")
     if not settings.HTTPS:
         return peer
-    forwarded = str(request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")[-1].strip()
+    forwarded = str(meta.get("HTTP_X_FORWARDED_FOR") or "").split(",")[-1].strip()
     try:
         return str(ipaddress.ip_address(forwarded))
     except ValueError:

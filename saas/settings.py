@@ -72,6 +72,7 @@ TENANT_APPS = [
     "django.contrib.admin",
     "axes",
     "campaigns",
+    "audit",  # who changed what: the agency's own record, next to what it records
     "dashboard",  # no models: its pages are served on agency hosts only
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -11,23 +11,25 @@ without the headers (the limit fails open) and `/healthz` says the broker is dow
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from saas import ratelimit
-from saas.clients import client_address
+from saas.clients import address_in
 from saas.errors import error_response
 from tenants.tokens import hash_secret, looks_like_token
 
 
-def caller_key(request: HttpRequest) -> str:
-    keyword, _, value = str(request.META.get("HTTP_AUTHORIZATION", "")).strip().partition(" ")
+def caller_key(meta: Mapping[str, Any]) -> str:
+    """Whose quota a request (its META, or a WSGI environ) counts against."""
+    keyword, _, value = str(meta.get("HTTP_AUTHORIZATION", "")).strip().partition(" ")
     token = value.strip()
     if keyword.lower() == "bearer" and looks_like_token(token):
         return f"api:token:{hash_secret(token)}"
-    return f"api:address:{client_address(request)}"
+    return f"api:address:{address_in(meta)}"
 
 
 class TokenRateLimitMiddleware:
@@ -39,7 +41,7 @@ class TokenRateLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not request.path.startswith("/api/"):
             return self.get_response(request)
-        quota = self.leases.take(caller_key(request), self.rate)
+        quota = self.leases.take(caller_key(request.META), self.rate)
         if quota is not None and not quota.allowed:
             response: HttpResponse = error_response(
                 429, f"Too many requests: this token may make {self.rate.count} a "

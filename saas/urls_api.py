@@ -7,4 +7,5 @@ import saas.openapi  # noqa: F401  (registers the Bearer scheme with drf-spectac
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("tenants.api.urls")),
     path("", include("campaigns.api.urls")),
+    path("", include("audit.api.urls")),
 ]

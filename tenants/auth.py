@@ -24,14 +24,14 @@ from tenants.tokens import hash_secret, looks_like_token
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 TOKEN_SQL = """
-SELECT t.id, t.scopes, t.last_used_at, a.id, a.schema_name, a.name, a.slug, a.created_at
+SELECT t.id, t.name, t.scopes, t.last_used_at, a.id, a.schema_name, a.name, a.slug, a.created_at
 FROM public.tenants_apitoken t JOIN public.tenants_agency a ON a.id = t.agency_id
 WHERE t.secret_hash = %s AND t.revoked_at IS NULL
 """
 # The same token, only where the host is its own agency's: the fast spend path's one lookup for
 # both the tenant and the principal.
 TOKEN_ON_HOST_SQL = """
-SELECT t.id, t.scopes, t.last_used_at, a.id, a.schema_name, a.name, a.slug, a.created_at
+SELECT t.id, t.name, t.scopes, t.last_used_at, a.id, a.schema_name, a.name, a.slug, a.created_at
 FROM public.tenants_domain d
 JOIN public.tenants_agency a ON a.id = d.tenant_id
 JOIN public.tenants_apitoken t ON t.agency_id = a.id
@@ -42,6 +42,7 @@ WHERE d.domain = %s AND t.secret_hash = %s AND t.revoked_at IS NULL
 @dataclass(frozen=True)
 class FoundToken:
     id: int
+    name: str
     scopes: frozenset[str]
     last_used_at: datetime | None
     agency: Agency
@@ -54,6 +55,7 @@ class TokenUser:
     token_id: int
     agency: Agency
     scopes: frozenset[str]
+    name: str = ""
 
     is_authenticated = True
     is_anonymous = False
@@ -77,7 +79,7 @@ class TokenAuthentication(BaseAuthentication):
         if connection.schema_name != token.agency.schema_name:
             connection.set_tenant(token.agency)
         request._request.tenant = token.agency  # type: ignore[attr-defined]
-        return TokenUser(token.id, token.agency, token.scopes), token
+        return TokenUser(token.id, token.agency, token.scopes, token.name), token
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
@@ -110,10 +112,11 @@ def token_on_host(hostname: str, plaintext: str) -> FoundToken | None:
 
 
 def _found_token(row: tuple[Any, ...]) -> FoundToken:
-    token_id, scopes, last_used_at, agency_id, schema_name, name, slug, created_at = row
+    (token_id, token_name, scopes, last_used_at, agency_id, schema_name, name, slug,
+     created_at) = row
     agency = Agency(id=agency_id, schema_name=schema_name, name=name, slug=slug,
                     created_at=created_at)
-    return FoundToken(token_id, frozenset(scopes), last_used_at, agency)
+    return FoundToken(token_id, token_name, frozenset(scopes), last_used_at, agency)
 
 
 def touch(token: FoundToken) -> None:

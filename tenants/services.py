@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from django.conf import settings
@@ -15,10 +16,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
-from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists, tenant_context
 
 from accounts.models import User
+from audit.log import Actor, changes_between, record
+from audit.models import Action, ObjectType
 from saas import ratelimit
 from tenants.models import SCOPES, Agency, ApiToken, Domain
 from tenants.tokens import generate_token
@@ -123,9 +125,10 @@ def create_agency(*, name: str, slug: str, email: str, password: str) -> SignupR
         domain = Domain.objects.create(domain=tenant_domain(slug), tenant=agency, is_primary=True)
         # The schema is cloned only once the row (and so the slug) is ours.
         agency.create_schema(check_if_exists=False, verbosity=0)
-        with tenant_context(agency):
-            User.objects.create_superuser(email=email, password=password)
-        _, plaintext = create_token(agency, SIGNUP_TOKEN_NAME, SCOPES)
+        with tenant_context(agency):  # the token row is public's; its audit entry, the agency's
+            user = User.objects.create_superuser(email=email, password=password)
+            _, plaintext = create_token(agency, SIGNUP_TOKEN_NAME, SCOPES,
+                                        actor=Actor.user(user), at=agency.created_at)
     return SignupResult(
         agency=agency,
         domain=domain.domain,
@@ -165,8 +168,10 @@ def normalize_scopes(scopes: Iterable[str]) -> list[str]:
 PREFIX_ATTEMPTS = 5
 
 
-def create_token(agency: Agency, name: str, scopes: Iterable[str]) -> tuple[ApiToken, str]:
-    """A new token; its plaintext is returned here once and stored only as a hash.
+def create_token(agency: Agency, name: str, scopes: Iterable[str], *, actor: Actor,
+                 at: datetime) -> tuple[ApiToken, str]:
+    """A new token; its plaintext is returned here once and stored only as a hash. Audited in
+    the agency's log, so the connection must be in the agency's schema.
 
     The public prefix has 40 random bits under a unique constraint: around a million tokens a
     collision becomes likely, so a taken prefix is drawn again rather than failing the request.
@@ -180,6 +185,8 @@ def create_token(agency: Agency, name: str, scopes: Iterable[str]) -> tuple[ApiT
             with transaction.atomic():  # a savepoint: a collision leaves the caller's work intact
                 token = ApiToken.objects.create(agency=agency, name=name, prefix=new.prefix,
                                                 secret_hash=new.secret_hash, scopes=wanted)
+            record(actor, Action.CREATE, ObjectType.TOKEN, token.pk, at=at,
+                   changes=changes_between({}, {"name": name, "scopes": wanted}))
             return token, new.plaintext
         except IntegrityError:
             if not attempts_left or not _prefix_taken(new.prefix):
@@ -190,12 +197,15 @@ def _prefix_taken(prefix: str) -> bool:
     return ApiToken.objects.filter(prefix=prefix).exists()
 
 
-def revoke_token(agency: Agency, token_id: int) -> bool:
+def revoke_token(agency: Agency, token_id: int, *, actor: Actor, at: datetime) -> bool:
     """Revoke one of this agency's live tokens; False if it has no such token.
 
     Every request looks its token up in the database, so this takes effect at once everywhere.
     """
-    updated = ApiToken.objects.filter(
-        agency=agency, pk=token_id, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
+    with transaction.atomic():
+        updated = ApiToken.objects.filter(
+            agency=agency, pk=token_id, revoked_at__isnull=True
+        ).update(revoked_at=at)
+        if updated:
+            record(actor, Action.REVOKE, ObjectType.TOKEN, token_id, at=at)
     return updated > 0

@@ -75,6 +75,13 @@ def public_client() -> Client:
 AGENCY_PASSWORD = "correct-Horse-battery-9"
 
 
+def tests_actor() -> Any:
+    """Who the tests' own service calls act as, in the audit log."""
+    from audit.log import Actor
+
+    return Actor.user(type("TestsUser", (), {"pk": 0, "email": "tests@example.com"})())
+
+
 @dataclass(frozen=True)
 class SignedUpAgency:
     agency: Agency

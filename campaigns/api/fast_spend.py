@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import logging
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -28,8 +29,10 @@ from rest_framework.renderers import JSONRenderer
 
 from campaigns import ledger
 from campaigns.api.spend import InvalidEvent, SpendJSONParser, SpendView, parse_event
+from saas import ratelimit
 from saas.db import connection
 from saas.errors import known_error_response, server_error_response
+from saas.throttle import caller_key
 from tenants import auth
 from tenants.tokens import looks_like_token
 
@@ -52,6 +55,9 @@ def answer(environ: dict[str, Any]) -> Answer | None:
         event = parse_event(SpendJSONParser().parse(io.BytesIO(body)), now=now)
     except (exceptions.ParseError, InvalidEvent):
         return None
+    quota = _LEASES.take(caller_key(environ), _rate())
+    if quota is None or not quota.allowed:
+        return None  # Redis down or past the rate: the middleware answers
     found = _token(hostname, token)
     if found is None or SpendView.write_scope not in found.scopes:
         return None
@@ -66,8 +72,19 @@ def answer(environ: dict[str, Any]) -> Answer | None:
         return None
     auth.touch(found)
     content = JSONRenderer().render(recorded.body)
-    headers = [("Allow", "POST, OPTIONS"), *_headers(environ, len(content))]
+    headers = [("Allow", "POST, OPTIONS"), *_headers(environ, len(content)),
+               ("RateLimit-Limit", str(quota.limit)),
+               ("RateLimit-Remaining", str(quota.remaining)),
+               ("RateLimit-Reset", str(quota.reset))]
     return (201 if recorded.created else 200), headers, content
+
+
+_LEASES = ratelimit.Leases()
+
+
+@lru_cache(maxsize=1)
+def _rate() -> ratelimit.Rate:
+    return ratelimit.Rate.parse(settings.API_RATE_LIMIT)
 
 
 def error(environ: dict[str, Any], exc: Exception) -> Answer:

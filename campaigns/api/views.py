@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from audit.log import actor_of
 from campaigns import clock, selectors, services
 from campaigns.api.fields import parse_instant
 from campaigns.api.serializers import (
@@ -51,6 +52,10 @@ class EditViewSet(
     http_method_names = ["get", "post", "patch", "delete", "put", "head", "options"]
     lookup_value_regex = r"[0-9]{1,18}"
 
+    def edit_context(self) -> dict[str, Any]:
+        """Who acts, and when: what every service that changes something is given."""
+        return {"actor": actor_of(self.request), "now": timezone.now()}
+
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if request.method == "PUT" and self.action == "update":
             raise exceptions.MethodNotAllowed("PUT")
@@ -62,16 +67,17 @@ class BrandViewSet(EditViewSet):
     queryset = Brand.objects.order_by("id")
 
     def perform_create(self, serializer: BaseSerializer[Brand]) -> None:
-        serializer.instance = services.create_brand(dict(serializer.validated_data))
+        serializer.instance = services.create_brand(dict(serializer.validated_data),
+                                                    **self.edit_context())
 
     def perform_update(self, serializer: BaseSerializer[Brand]) -> None:
         assert serializer.instance is not None
         services.update_brand(serializer.instance, dict(serializer.validated_data),
-                              now=timezone.now())
+                              **self.edit_context())
 
     def perform_destroy(self, instance: Brand) -> None:
         try:
-            services.delete_brand(instance)
+            services.delete_brand(instance, **self.edit_context())
         except services.HasSpend as exc:
             raise Conflict(str(exc)) from exc
 
@@ -111,31 +117,31 @@ class CampaignViewSet(EditViewSet):
 
     def perform_create(self, serializer: BaseSerializer[Campaign]) -> None:
         serializer.instance = services.create_campaign(
-            dict(serializer.validated_data), now=timezone.now()
+            dict(serializer.validated_data), **self.edit_context()
         )
 
     def perform_update(self, serializer: BaseSerializer[Campaign]) -> None:
         assert serializer.instance is not None
         serializer.instance = services.update_campaign(
-            serializer.instance, dict(serializer.validated_data), now=timezone.now()
+            serializer.instance, dict(serializer.validated_data), **self.edit_context()
         )
 
     def perform_destroy(self, instance: Campaign) -> None:
         try:
-            services.delete_campaign(instance)
+            services.delete_campaign(instance, **self.edit_context())
         except services.HasSpend as exc:
             raise Conflict(str(exc)) from exc
 
     @extend_schema(request=None, responses=CampaignSerializer)
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str) -> Response:
-        campaign = services.set_manual_pause(self.get_object(), True, now=timezone.now())
+        campaign = services.set_manual_pause(self.get_object(), True, **self.edit_context())
         return Response(CampaignSerializer(campaign).data)
 
     @extend_schema(request=None, responses=CampaignSerializer)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
-        campaign = services.set_manual_pause(self.get_object(), False, now=timezone.now())
+        campaign = services.set_manual_pause(self.get_object(), False, **self.edit_context())
         return Response(CampaignSerializer(campaign).data)
 
     @extend_schema(parameters=[AT_PARAMETER], responses={200: dict})
@@ -171,7 +177,7 @@ class CampaignViewSet(EditViewSet):
                 clock.Window(w["day_of_week"], w["start"], w["end"])
                 for w in body.validated_data["windows"]
             ]
-            services.set_schedule(campaign, windows, now=timezone.now())
+            services.set_schedule(campaign, windows, **self.edit_context())
         return Response({"windows": [
             {"day_of_week": w.day_of_week, "start": clock.format_hhmm(w.start_minute),
              "end": clock.format_hhmm(w.end_minute)}

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.generics import GenericAPIView
@@ -15,6 +16,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.log import actor_of
 from saas.api import Conflict
 from saas.clients import client_address
 from saas.db import connection
@@ -113,6 +115,7 @@ class TokenListView(GenericAPIView):
                 current_agency(request),
                 serializer.validated_data["name"],
                 serializer.validated_data["scopes"],
+                actor=actor_of(request), at=timezone.now(),
             )
         except DjangoValidationError as error:
             raise as_api_validation_error(error) from error
@@ -133,6 +136,7 @@ class TokenDetailView(GenericAPIView):
         return Response(TokenSerializer(token).data)
 
     def delete(self, request: Request, token_id: int) -> Response:
-        if not services.revoke_token(current_agency(request), token_id):
+        if not services.revoke_token(current_agency(request), token_id, actor=actor_of(request),
+                                     at=timezone.now()):
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)

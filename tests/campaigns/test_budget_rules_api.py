@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.campaigns.conftest import Api
+from tests.conftest import tests_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -312,7 +313,8 @@ def test_a_zone_change_decided_on_a_stale_read_still_moves_the_spend(api: Api) -
         stale = Brand.objects.get(pk=brand["id"])
     api.ok(api.patch(f"brands/{brand['id']}", {"timezone": "Asia/Tokyo"}))
     with schema_context(api.agency.schema_name):
-        services.update_brand(stale, {"timezone": "UTC"}, now=timezone.now())
+        services.update_brand(stale, {"timezone": "UTC"}, actor=tests_actor(),
+                              now=timezone.now())
         assert [str(day) for day in Spend.objects.values_list("local_day", flat=True)] == [
             "2026-03-01"]
     assert sums_at(api, campaign, "2026-03-01T23:45:00Z")[:2] == ("4.00", "4.00")

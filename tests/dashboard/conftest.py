@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from campaigns import clock, services
 from campaigns.models import Brand, Campaign
-from tests.conftest import SignedUpAgency
+from tests.conftest import SignedUpAgency, tests_actor
 
 
 def csrf_token(client: Client, path: str = "/login/") -> str:
@@ -44,7 +44,7 @@ def add_brand(agency: SignedUpAgency) -> Callable[..., Brand]:
     def add(name: str = "Brand", timezone_name: str = "Europe/Paris", **fields: Any) -> Brand:
         data = {"name": name, "timezone": timezone_name, "currency": "EUR", **fields}
         with schema_context(agency.agency.schema_name):
-            return services.create_brand(data)
+            return services.create_brand(data, actor=tests_actor(), now=timezone.now())
 
     return add
 
@@ -55,10 +55,11 @@ def add_campaign(agency: SignedUpAgency) -> Callable[..., Campaign]:
             windows: list[clock.Window] | None = None, **fields: Any) -> Campaign:
         now = timezone.now()
         with schema_context(agency.agency.schema_name):
-            campaign = services.create_campaign({"brand": brand, "name": name, **fields}, now=now)
+            edit = {"actor": tests_actor(), "now": now}
+            campaign = services.create_campaign({"brand": brand, "name": name, **fields}, **edit)
             if windows is not None:
-                services.set_schedule(campaign, windows, now=now)
-                campaign = services.update_campaign(campaign, {"dayparting": True}, now=now)
+                services.set_schedule(campaign, windows, **edit)
+                campaign = services.update_campaign(campaign, {"dayparting": True}, **edit)
             return campaign
 
     return add

@@ -35,6 +35,7 @@ from campaigns.models import Campaign
 from saas.db import connection
 from tenants.models import Agency
 from tenants.services import create_agency
+from tests.conftest import tests_actor
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -74,14 +75,14 @@ def live_agency(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveA
         result = create_agency(name="Browser Agency", slug=SLUG, email=EMAIL, password=PASSWORD)
         now = timezone.now()
         with schema_context(result.agency.schema_name):
+            edit = {"actor": tests_actor(), "now": now}
             brand = services.create_brand(
                 {"name": "Maison Lumière", "timezone": "Europe/Paris", "currency": "EUR",
-                 "daily_budget": Decimal("500.00")})
+                 "daily_budget": Decimal("500.00")}, **edit)
             capped = services.create_campaign(
-                {"brand": brand, "name": "Spring sale", "daily_budget": Decimal("50.00")},
-                now=now)
-            paused = services.create_campaign({"brand": brand, "name": "Evergreen"}, now=now)
-            paused = services.set_manual_pause(paused, True, now=now)
+                {"brand": brand, "name": "Spring sale", "daily_budget": Decimal("50.00")}, **edit)
+            paused = services.create_campaign({"brand": brand, "name": "Evergreen"}, **edit)
+            paused = services.set_manual_pause(paused, True, **edit)
         connection.set_schema_to_public()
         try:
             yield LiveAgency(result.token, capped, paused)

@@ -118,9 +118,9 @@ def committed_token(django_db_setup: None, django_db_blocker: Any) -> Iterator[t
 
 @pytest.mark.slow
 def test_the_rate_is_shared_by_every_gunicorn_worker(committed_token: tuple[str, str]) -> None:
-    from tests.live import call, gunicorn
-
     from concurrent.futures import ThreadPoolExecutor
+
+    from tests.live import call, gunicorn
 
     host, token = committed_token
     with gunicorn(workers=3, env={"API_RATE_LIMIT": "6/minute"}, name="throttle") as port, \

@@ -31,6 +31,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
+from accounts.models import User
+from audit.log import Actor
 from campaigns import clock, ledger, services, status
 from campaigns.models import Brand, Campaign, Cause
 from campaigns.tenant_passes import run_for_schema
@@ -201,6 +203,7 @@ class Replay:
 
 
 class Command(BaseCommand):
+    actor: Actor  # the demo agency's user, who "made" its brands and campaigns
     help = "Create the demo agency with brands, campaigns and 30 days of spend (idempotent)."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -219,6 +222,7 @@ class Command(BaseCommand):
             result = tenant_services.create_agency(name=NAME, slug=SLUG, email=EMAIL,
                                                    password=password)
             with tenant_context(result.agency):
+                self.actor = Actor.user(User.objects.get(email=EMAIL))
                 curl_campaign = self._seed(now)
                 self.stdout.write("Running one jobs pass as of now ...")
                 run_for_schema(result.agency.schema_name, now)
@@ -240,7 +244,7 @@ class Command(BaseCommand):
             self._replay(brand, replay)
             for campaign, campaign_plan in campaigns:
                 if campaign_plan.manual:
-                    services.set_manual_pause(campaign, True, now=now)
+                    services.set_manual_pause(campaign, True, actor=self.actor, now=now)
                 if campaign_plan.curl:
                     curl = (campaign, Decimal(campaign_plan.daily or "100"))
         assert curl is not None
@@ -255,6 +259,7 @@ class Command(BaseCommand):
             {"name": plan.name, "timezone": plan.timezone, "currency": plan.currency,
              "daily_budget": Decimal(plan.daily) if plan.daily else None,
              "monthly_budget": Decimal(plan.monthly) if plan.monthly else None},
+            actor=self.actor, now=start,
         )
         campaigns = []
         for campaign_plan in plan.campaigns:
@@ -263,11 +268,13 @@ class Command(BaseCommand):
                  "daily_budget": Decimal(campaign_plan.daily) if campaign_plan.daily else None,
                  "monthly_budget": (Decimal(campaign_plan.monthly) if campaign_plan.monthly
                                     else None)},
-                now=start,
+                actor=self.actor, now=start,
             )
             if campaign_plan.windows:
-                services.set_schedule(campaign, list(self._windows(campaign_plan)), now=start)
-                campaign = services.update_campaign(campaign, {"dayparting": True}, now=start)
+                services.set_schedule(campaign, list(self._windows(campaign_plan)),
+                                      actor=self.actor, now=start)
+                campaign = services.update_campaign(campaign, {"dayparting": True},
+                                                    actor=self.actor, now=start)
             campaigns.append((campaign, campaign_plan))
         return brand, campaigns
 
