@@ -3,6 +3,9 @@ running totals by local day and month, and the status history."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -77,12 +80,34 @@ class Brand(models.Model):
         return self.name
 
 
+class Pacing(models.TextChoices):
+    ASAP = "asap"
+    EVEN = "even"
+
+
+def validate_flight(start_date: date | None, end_date: date | None,
+                    lifetime_budget: Decimal | None, pacing: str) -> None:
+    """A flight's dates and budget, for the API and the admin alike (field-named errors)."""
+    if (start_date is None) != (end_date is None):
+        missing = "end_date" if end_date is None else "start_date"
+        raise ValidationError({missing: "A flight has both a start and an end date, or neither."})
+    if start_date is not None and end_date is not None and end_date < start_date:
+        raise ValidationError({"end_date": "The flight cannot end before it starts."})
+    if pacing == Pacing.EVEN and (start_date is None or lifetime_budget is None):
+        raise ValidationError({"pacing": "Even pacing needs both dates and a lifetime budget."})
+
+
 class Campaign(models.Model):
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="campaigns")
     name = models.CharField(max_length=200)
     daily_budget = budget_field()
     monthly_budget = budget_field()
     dayparting = models.BooleanField(default=False)
+    # The flight: days of the brand's zone, inclusive; its budget, and how it is spent.
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    lifetime_budget = budget_field()
+    pacing = models.CharField(max_length=4, choices=Pacing.choices, default=Pacing.ASAP)
     # The user's own switch; only /resume clears it, never the system.
     manual_paused = models.BooleanField(default=False)
     # Written only by campaigns.status.
@@ -93,10 +118,25 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = budgets_not_negative("campaign")
+        constraints = [
+            *budgets_not_negative("campaign"),
+            models.CheckConstraint(condition=Q(lifetime_budget__gte=0),
+                                   name="campaign_lifetime_budget_gte_0"),
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True, end_date__isnull=True)
+                | Q(start_date__isnull=False, end_date__gte=models.F("start_date")),
+                name="campaign_flight_dates"),
+            models.CheckConstraint(
+                condition=~Q(pacing=Pacing.EVEN)
+                | Q(start_date__isnull=False, lifetime_budget__isnull=False),
+                name="campaign_even_pacing_has_a_flight"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        validate_flight(self.start_date, self.end_date, self.lifetime_budget, self.pacing)
 
 
 class ScheduleWindow(models.Model):

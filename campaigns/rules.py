@@ -13,22 +13,31 @@ from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from campaigns import clock
+from campaigns import clock, pacing
 
 MANUAL = "manual"
 CAMPAIGN_DAILY_BUDGET = "campaign_daily_budget"
 CAMPAIGN_MONTHLY_BUDGET = "campaign_monthly_budget"
+CAMPAIGN_LIFETIME_BUDGET = pacing.CAMPAIGN_LIFETIME_BUDGET
 BRAND_DAILY_BUDGET = "brand_daily_budget"
 BRAND_MONTHLY_BUDGET = "brand_monthly_budget"
 DAYPARTING = "dayparting"
+FLIGHT = pacing.FLIGHT
+PACING = pacing.PACING
 REASONS_ORDER = (
     MANUAL,
     CAMPAIGN_DAILY_BUDGET,
     CAMPAIGN_MONTHLY_BUDGET,
+    CAMPAIGN_LIFETIME_BUDGET,
     BRAND_DAILY_BUDGET,
     BRAND_MONTHLY_BUDGET,
     DAYPARTING,
+    FLIGHT,
+    PACING,
 )
+# The reasons that are budgets used up (a history entry's `overshoot` names how far past).
+BUDGET_REASONS = frozenset({CAMPAIGN_DAILY_BUDGET, CAMPAIGN_MONTHLY_BUDGET,
+                            CAMPAIGN_LIFETIME_BUDGET, BRAND_DAILY_BUDGET, BRAND_MONTHLY_BUDGET})
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,20 @@ class SpendSums:
     campaign_month: Decimal
     brand_today: Decimal
     brand_month: Decimal
+
+
+@dataclass(frozen=True)
+class Lifetime:
+    """A campaign's flight (None without dates), its lifetime budget, and its spend in the
+    flight (all its spend without dates) in total and before the local day of the instant."""
+
+    flight: pacing.Flight | None
+    budget: Decimal | None
+    spent: Decimal
+    spent_before_today: Decimal
+
+
+NO_LIFETIME = Lifetime(flight=None, budget=None, spent=Decimal(0), spent_before_today=Decimal(0))
 
 
 @dataclass(frozen=True)
@@ -70,6 +93,7 @@ class Evaluation:
     in_window: bool
     spend: SpendSums
     remaining: Remaining
+    allowance_today: Decimal | None = None  # even pacing inside the flight, else None
 
     def ordered_reasons(self) -> list[str]:
         """The reasons in their documented order, for stable output and storage."""
@@ -117,16 +141,21 @@ def evaluate(
     dayparting: bool,
     windows: Sequence[clock.Window],
     manual: bool,
+    lifetime: Lifetime = NO_LIFETIME,
 ) -> Evaluation:
     """Everything that stops the campaign at `at`; it can run exactly when nothing does.
 
     With dayparting off the schedule is ignored (always in window); with it on and no windows
-    the campaign never runs.
+    the campaign never runs. A flight adds its own reasons (`pacing.flight_reasons`).
     """
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("`at` must be timezone-aware")
     inside = not dayparting or clock.in_window(at, tz, windows)
-    reasons = _budget_reasons(campaign_caps, brand_caps, spend)
+    allowance = None if lifetime.flight is None else pacing.allowance_at(
+        at, lifetime.flight, tz, windows, dayparting, lifetime.spent_before_today)
+    reasons = _budget_reasons(campaign_caps, brand_caps, spend) | pacing.flight_reasons(
+        at, tz, flight=lifetime.flight, lifetime_budget=lifetime.budget,
+        lifetime_spend=lifetime.spent, spent_today=spend.campaign_today, allowance=allowance)
     if manual:
         reasons.add(MANUAL)
     if not inside:
@@ -139,4 +168,5 @@ def evaluate(
         in_window=inside,
         spend=spend,
         remaining=_remaining(campaign_caps, brand_caps, spend),
+        allowance_today=allowance,
     )

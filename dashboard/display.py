@@ -22,6 +22,9 @@ REASON_TEXT = {
     rules.BRAND_DAILY_BUDGET: "Daily budget of the brand used up",
     rules.BRAND_MONTHLY_BUDGET: "Monthly budget of the brand used up",
     rules.DAYPARTING: "Outside its dayparting hours",
+    rules.CAMPAIGN_LIFETIME_BUDGET: "Lifetime budget of the campaign used up",
+    rules.FLIGHT: "Outside its flight dates",
+    rules.PACING: "Today's share of the flight spent (even pacing)",
 }
 CAUSE_TEXT = {
     "spend": "A spend",

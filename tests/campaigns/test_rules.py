@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from campaigns.clock import Window
-from campaigns.rules import REASONS_ORDER, Caps, Evaluation, SpendSums, evaluate, remaining
+from campaigns.pacing import Flight
+from campaigns.rules import (
+    NO_LIFETIME,
+    REASONS_ORDER,
+    Caps,
+    Evaluation,
+    Lifetime,
+    SpendSums,
+    evaluate,
+    remaining,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 MONDAY_NOON = datetime(2024, 6, 17, 16, tzinfo=UTC)  # 12:00 EDT
@@ -26,6 +36,7 @@ def evaluate_with(
     dayparting: bool = False,
     windows: tuple[Window, ...] = (),
     manual: bool = False,
+    lifetime: Lifetime = NO_LIFETIME,
 ) -> Evaluation:
     return evaluate(
         at,
@@ -36,6 +47,7 @@ def evaluate_with(
         dayparting=dayparting,
         windows=windows,
         manual=manual,
+        lifetime=lifetime,
     )
 
 
@@ -108,8 +120,40 @@ def test_ordered_reasons_follow_reasons_order() -> None:
         campaign_caps=Caps(Decimal(0), Decimal(0)),
         brand_caps=Caps(Decimal(0), Decimal(0)),
         dayparting=True,
+        lifetime=Lifetime(flight=None, budget=Decimal(0), spent=Decimal(0),
+                          spent_before_today=Decimal(0)),
     )
-    assert everything.ordered_reasons() == list(REASONS_ORDER)
+    # A flight's own two exclude each other: `pacing` holds only inside it, `flight` outside.
+    assert everything.ordered_reasons() == [
+        reason for reason in REASONS_ORDER if reason not in ("flight", "pacing")]
+
+
+JUNE = Flight(date(2024, 6, 10), date(2024, 6, 20), Decimal("110.00"), "even")
+
+
+def test_before_its_start_and_after_its_end_a_flight_does_not_run() -> None:
+    def reasons_at(at: datetime) -> list[str]:
+        lifetime = Lifetime(JUNE, JUNE.lifetime_budget, Decimal(0), Decimal(0))
+        return evaluate_with(at=at, lifetime=lifetime).ordered_reasons()
+
+    assert reasons_at(datetime(2024, 6, 10, 3, 59, tzinfo=UTC)) == ["flight"]  # 23:59 EDT
+    assert reasons_at(datetime(2024, 6, 10, 4, tzinfo=UTC)) == []
+    assert reasons_at(datetime(2024, 6, 21, 3, 59, tzinfo=UTC)) == []
+    assert reasons_at(datetime(2024, 6, 21, 4, tzinfo=UTC)) == ["flight"]
+
+
+def test_even_pacing_holds_the_day_once_its_allowance_is_spent() -> None:
+    lifetime = Lifetime(JUNE, JUNE.lifetime_budget, Decimal("70.00"), Decimal("60.00"))
+    # 50.00 left over 4 days of 24 h (17th to 20th): 12.50 today
+    below = evaluate_with(spend=spend(today="12.49"), lifetime=lifetime)
+    reached = evaluate_with(spend=spend(today="12.50"), lifetime=lifetime)
+    assert below.allowance_today == reached.allowance_today == Decimal("12.50")
+    assert (below.ordered_reasons(), reached.ordered_reasons()) == ([], ["pacing"])
+
+
+def test_the_lifetime_budget_holds_once_reached() -> None:
+    lifetime = Lifetime(None, Decimal("30"), Decimal("30"), Decimal(0))
+    assert evaluate_with(lifetime=lifetime).ordered_reasons() == ["campaign_lifetime_budget"]
 
 
 def test_dayparting_runs_only_inside_a_window_of_the_brand_wall_clock() -> None:
