@@ -10,8 +10,20 @@ from django.db import models
 from django.utils import timezone
 
 
+def login_username(request: Any, credentials: dict[str, Any] | None) -> str:
+    """The email a sign-in attempt names, as stored (lowercased), for django-axes' counts: a
+    case variant of an email is no fresh set of attempts."""
+    username = (credentials or {}).get("username") or ""
+    return str(username).strip().lower()
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        """Emails are stored lowercased, so `Boss@Acme.example` signs in as boss@acme.example
+        on every form (the admin's passes the email as typed)."""
+        return super().get_by_natural_key((username or "").strip().lower())
 
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         user = self.model(email=self.normalize_email(email).lower(), **extra)

@@ -3,17 +3,27 @@ API, so they re-decide the campaign at once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
 from audit.log import Actor
 from campaigns import clock, services
-from campaigns.models import Brand, Campaign, ScheduleWindow, Spend, StatusChange
+from campaigns.models import (
+    Brand,
+    Campaign,
+    ScheduleWindow,
+    Spend,
+    StatusChange,
+    validate_window,
+)
 from saas.db import connection
 
 
@@ -92,8 +102,54 @@ class BrandAdmin(EditThroughServices):
         return Spend.objects.filter(campaign__brand_id=obj.pk).exists()
 
 
+DAY_CHOICES = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday"),
+               (4, "Friday"), (5, "Saturday"), (6, "Sunday")]
+
+
+class WindowForm(forms.ModelForm):
+    """A window as the API writes it: wall-clock "HH:MM" in the brand's zone, "24:00" or
+    "00:00" for the midnight that ends the day, parsed and validated by the same functions."""
+
+    day_of_week = forms.TypedChoiceField(choices=DAY_CHOICES, coerce=int)
+    start = forms.CharField(max_length=5, help_text="HH:MM")
+    end = forms.CharField(max_length=5, help_text="HH:MM; 24:00 or 00:00 is midnight")
+
+    class Meta:
+        model = ScheduleWindow
+        fields = ["day_of_week"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["start"] = clock.format_hhmm(self.instance.start_minute)
+            self.initial["end"] = clock.format_hhmm(self.instance.end_minute)
+
+    def clean_start(self) -> int:
+        return _minutes(self.cleaned_data["start"], clock.parse_hhmm_start)
+
+    def clean_end(self) -> int:
+        return _minutes(self.cleaned_data["end"], clock.parse_window_end)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        if self.data.get(self.add_prefix("start")) == self.data.get(self.add_prefix("end")):
+            raise ValidationError("A window cannot start and end together.")
+        if {"day_of_week", "start", "end"} <= set(cleaned):
+            self.instance.start_minute, self.instance.end_minute = cleaned["start"], cleaned["end"]
+            validate_window(cleaned["day_of_week"], cleaned["start"], cleaned["end"])
+        return cleaned
+
+
+def _minutes(text: str, parse: Callable[[str], int]) -> int:
+    try:
+        return parse(text)
+    except ValueError as exc:
+        raise ValidationError(f"Expected HH:MM, got {text!r}.") from exc
+
+
 class WindowInline(admin.TabularInline):
     model = ScheduleWindow
+    form = WindowForm
     extra = 0
 
 
@@ -132,7 +188,7 @@ class CampaignAdmin(EditThroughServices):
             super().save_formset(request, form, formset, change)
             return
         formset.save(commit=False)  # writes nothing; keeps what the admin's change log lists
-        windows = [clock.Window(row["day_of_week"], row["start_minute"], row["end_minute"])
+        windows = [clock.Window(row["day_of_week"], row["start"], row["end"])
                    for row in formset.cleaned_data if row and not row.get("DELETE")]
         services.set_schedule(form.instance, windows, **edit_context(request))
 

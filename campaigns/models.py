@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
@@ -42,6 +43,15 @@ def validate_window(day_of_week: int, start_minute: int, end_minute: int) -> Non
         raise ValidationError(str(exc)) from exc
 
 
+class CurrencyCodeField(models.CharField):
+    """A currency code, read in capitals wherever it comes from ("eur" is EUR), then validated
+    by `validate_currency`: the admin and the API accept and refuse the same codes."""
+
+    def to_python(self, value: Any) -> Any:
+        value = super().to_python(value)
+        return value.strip().upper() if isinstance(value, str) else value
+
+
 def budgets_not_negative(owner: str) -> list[models.BaseConstraint]:
     return [
         models.CheckConstraint(condition=Q(**{f"{cap}__gte": 0}), name=f"{owner}_{cap}_gte_0")
@@ -67,7 +77,7 @@ class Brand(models.Model):
         max_length=64, validators=[validate_timezone_name],
         help_text="IANA zone; days and months are its own.",
     )
-    currency = models.CharField(max_length=3, default="USD", validators=[validate_currency])
+    currency = CurrencyCodeField(max_length=3, default="USD", validators=[validate_currency])
     daily_budget = budget_field()
     monthly_budget = budget_field()
     created_at = models.DateTimeField(auto_now_add=True)

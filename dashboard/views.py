@@ -139,4 +139,6 @@ def locked_out(
         "failure_limit": settings.AXES_FAILURE_LIMIT,
         "back_url": request.path,
     }
-    return render(request, "dashboard/locked_out.html", context, status=429)
+    response = render(request, "dashboard/locked_out.html", context, status=429)
+    response["Retry-After"] = str(int(cooloff.total_seconds()))
+    return response

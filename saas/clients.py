@@ -30,3 +30,17 @@ def address_in(meta: Mapping[str, Any]) -> str:
         return str(ipaddress.ip_address(forwarded))
     except ValueError:
         return peer
+
+
+def address_group(address: str) -> str:
+    """What one client can be held to: its address, or for IPv6 its /64, which a single
+    client may own whole (rotating through it must not reset its signup limit)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

@@ -11,8 +11,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from psycopg import errors as pg_errors
 
-# A lock or statement timeout frees up in about as long as the timeout itself.
-BUSY_RETRY_AFTER = 1
+# Long enough that clients blocked on a held row do not come straight back and fill the workers.
+BUSY_RETRY_AFTER = 3
 DOWN_RETRY_AFTER = 5
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from saas.errors import error_body, known_error_response, server_error_response
 from saas.health import health_response
@@ -34,18 +35,24 @@ class HealthCheckMiddleware:
 
 
 class ApiErrorMiddleware:
-    """Every error under `/api/` is JSON, including Django's own 404, 405 and 500 pages."""
+    """Every error under `/api/` is JSON, including Django's own 404, 405 and 500 pages, and
+    no answer under `/api/` is cached."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not request.path.startswith("/api/") or response.status_code < 400:
+        if not request.path.startswith("/api/"):
             return response
-        if response.get("Content-Type", "").startswith("application/json"):
-            return response
-        return self._as_json(response)
+        if response.status_code >= 400 and not response.get(
+                "Content-Type", "").startswith("application/json"):
+            response = self._as_json(response)
+        # An answer is its token's alone (on the public host the same URL serves every agency)
+        # and may carry a secret shown once: no cache keeps it.
+        patch_cache_control(response, private=True, no_store=True)
+        patch_vary_headers(response, ["Authorization"])
+        return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith("/api/"):

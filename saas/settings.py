@@ -89,8 +89,9 @@ TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
-    # First, so every answer carries its headers, /healthz's included (its HTTPS redirect is
-    # exempt; nothing in it depends on the host).
+    # First, so every answer carries their headers, /healthz's and unknown hosts' included (the
+    # HTTPS redirect exempts /healthz; nothing in them depends on the host).
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "saas.middleware.HealthCheckMiddleware",
     # Before anything reads the database: a caller past its rate costs one Redis call.
@@ -104,7 +105,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -146,8 +146,10 @@ _OPTIONS["options"] = " ".join(
 # agencies are still served: the spend that cannot lock its brand in time answers 503. `saas.wsgi`
 # marks the web process; Celery, `migrate` and the shell keep PostgreSQL's defaults.
 WEB_PROCESS = env_flag("SAAS_WEB_PROCESS")
+# A waiter may queue for a row lock twice (the tuple, then its holder), so a request gives up
+# after about two lock timeouts: short, because a worker that waits serves nobody meanwhile.
 WEB_DATABASE_TIMEOUTS = {
-    "lock_timeout": "3s",
+    "lock_timeout": "1s",
     "statement_timeout": "15s",
     "idle_in_transaction_session_timeout": "30s",
 }
@@ -200,6 +202,8 @@ AXES_COOLOFF_TIME = 0.25  # hours
 # share an address, and counting by address (or by user) alone let anyone lock everyone out.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "saas.clients.client_address"
+# Emails are stored lowercased: `Boss@x` and `boss@x` are one user, counted once.
+AXES_USERNAME_CALLABLE = "accounts.models.login_username"
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

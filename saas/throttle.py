@@ -18,7 +18,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from saas import ratelimit
-from saas.clients import address_in
+from saas.clients import address_group, address_in
 from saas.errors import error_response
 from tenants.tokens import hash_secret, looks_like_token
 
@@ -29,7 +29,7 @@ def caller_key(meta: Mapping[str, Any]) -> str:
     token = value.strip()
     if keyword.lower() == "bearer" and looks_like_token(token):
         return f"api:token:{hash_secret(token)}"
-    return f"api:address:{address_in(meta)}"
+    return f"api:address:{address_group(address_in(meta))}"
 
 
 class TokenRateLimitMiddleware:

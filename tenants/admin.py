@@ -46,6 +46,14 @@ class DomainInline(admin.TabularInline):
     model = Domain
     extra = 0
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not (obj is not None and obj.is_platform) and super().has_change_permission(
+            request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not (obj is not None and obj.is_platform) and super().has_delete_permission(
+            request, obj)
+
 
 @admin.register(Agency)
 class AgencyAdmin(TenantAdminMixin, PublicHostOnlyAdmin):
@@ -71,12 +79,33 @@ class AgencyAdmin(TenantAdminMixin, PublicHostOnlyAdmin):
         # with the slug rules. The form here would make a row without any of them.
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Deleting the platform's own tenant would drop the public schema.
+        if obj is not None and obj.is_platform:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for agency in queryset.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME):
+            agency.delete()
+
 
 @admin.register(Domain)
 class DomainAdmin(PublicHostOnlyAdmin):
     list_display = ["domain", "tenant", "is_primary"]
     search_fields = ["domain", "tenant__slug"]
     list_select_related = ["tenant"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not _is_platform_domain(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return not _is_platform_domain(obj) and super().has_delete_permission(request, obj)
+
+
+def _is_platform_domain(domain: Domain | None) -> bool:
+    """`BASE_DOMAIN` itself: without it the public host (signup, the operator's admin) is gone."""
+    return domain is not None and domain.domain == settings.BASE_DOMAIN
 
 
 @admin.register(ApiToken)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models
@@ -30,6 +33,18 @@ class Agency(TenantMixin):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+    @property
+    def is_platform(self) -> bool:
+        """The public tenant: the platform itself, owner of the public schema."""
+        return bool(self.schema_name == settings.PUBLIC_SCHEMA_NAME)
+
+    def delete(self, force_drop: bool = False, *args: Any, **kwargs: Any) -> Any:
+        """Never the platform: deleting it would drop the public schema, every agency's
+        registry and the operator's users with it."""
+        if self.is_platform:
+            raise PlatformTenant("The platform's own tenant cannot be deleted.")
+        return super().delete(force_drop, *args, **kwargs)
 
     def create_schema(
         self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
@@ -62,6 +77,10 @@ class Agency(TenantMixin):
         if code != 0:  # the function only raises a notice: without this the caller carries on
             raise CloneFailed(f"Cloning {template!r} into {self.schema_name!r} failed ({code}).")
         return True
+
+
+class PlatformTenant(ValueError):
+    """The public tenant is the platform, not an agency."""
 
 
 class SchemaExists(ValidationError):

@@ -22,6 +22,7 @@ from accounts.models import User
 from audit.log import Actor, changes_between, record
 from audit.models import Action, ObjectType
 from saas import ratelimit
+from saas.clients import address_group
 from tenants.models import SCOPES, Agency, ApiToken, Domain
 from tenants.tokens import generate_token
 
@@ -102,7 +103,7 @@ def _rate(text: str) -> ratelimit.Rate:
 def sign_up(address: str, **fields: str) -> SignupResult:
     """`create_agency` for a visitor at `address`, within SIGNUP_RATE for that address: past it
     RateLimited and nothing is created; a refused signup is not counted."""
-    with ratelimit.counted(f"signup:{address}", _rate(settings.SIGNUP_RATE)):
+    with ratelimit.counted(f"signup:{address_group(address)}", _rate(settings.SIGNUP_RATE)):
         return create_agency(**fields)
 
 

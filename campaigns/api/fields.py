@@ -20,18 +20,26 @@ LATEST_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
 DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 NON_FINITE_TEXT = frozenset(["nan", "snan", "inf", "infinity"])
 UNSTORABLE_CHARACTER = re.compile("[\x00\ud800-\udfff]")
+# RFC 3339's profile of ISO 8601: extended date and time, `T` (or a space), an offset in hours
+# and minutes. Python reads more (basic formats, seconds in offsets, any separator, NULs).
+INSTANT_TEXT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})")
 
 
 def parse_instant(value: Any) -> datetime:
     """ISO 8601 with an offset; an instant without one is ambiguous and refused."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError("Expected an ISO 8601 instant with an offset, e.g. 2026-03-01T12:00:00Z.")
+    text = value.strip()
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"Not a valid ISO 8601 instant: {value!r}.") from exc
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("The instant has no offset: add Z or +HH:MM.")
+    if not INSTANT_TEXT.fullmatch(text):
+        raise ValueError(f"Not an instant of the form 2026-03-01T12:00:00+01:00: {value!r}.")
     if not EARLIEST_INSTANT <= parsed < LATEST_INSTANT:
         raise ValueError("The instant must be from 1900-01-01T00:00:00Z to before "
                          "9999-01-01T00:00:00Z.")

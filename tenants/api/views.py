@@ -75,14 +75,15 @@ class SignupView(GenericAPIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-def refuse_scopes_beyond_own(request: Request, scopes: list[str]) -> None:
+def refuse_scopes_beyond_own(request: Request, scopes: list[str], *,
+                             verb: str = "grant") -> None:
     """A token hands on only what it holds: a `write` token cannot mint `spend:write`."""
     user = request.user
     assert isinstance(user, TokenUser)
     beyond = sorted(set(scopes) - user.scopes)
     if beyond:
         raise exceptions.PermissionDenied(
-            f"A token can only grant scopes it has itself; this one lacks {', '.join(beyond)}.")
+            f"A token can only {verb} scopes it has itself; this one lacks {', '.join(beyond)}.")
 
 
 def current_agency(request: Request) -> Any:
@@ -136,6 +137,10 @@ class TokenDetailView(GenericAPIView):
         return Response(TokenSerializer(token).data)
 
     def delete(self, request: Request, token_id: int) -> Response:
+        """A token revokes only tokens that hold no more than it does (itself included): a
+        `write` token cannot take the agency's all-scopes token away."""
+        token = get_object_or_404(self.get_queryset(), pk=token_id)
+        refuse_scopes_beyond_own(request, token.scopes, verb="revoke")
         if not services.revoke_token(current_agency(request), token_id, actor=actor_of(request),
                                      at=timezone.now()):
             raise Http404

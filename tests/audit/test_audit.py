@@ -144,10 +144,10 @@ def test_admin_changes_are_recorded_with_the_user(agency: SignedUpAgency) -> Non
 
         brand = Brand.objects.get()
     assert client.post("/admin/campaigns/campaign/add/", {
-        "brand": brand.pk, "name": "C", "daily_budget": "", "monthly_budget": "",
+        "brand": brand.pk, "name": "C", "daily_budget": "", "monthly_budget": "", "pacing": "asap",
         "windows-TOTAL_FORMS": "1", "windows-INITIAL_FORMS": "0", "windows-MIN_NUM_FORMS": "0",
         "windows-MAX_NUM_FORMS": "1000", "windows-0-day_of_week": "2",
-        "windows-0-start_minute": "60", "windows-0-end_minute": "120"}).status_code == 302
+        "windows-0-start": "01:00", "windows-0-end": "02:00"}).status_code == 302
     with schema_context(agency.agency.schema_name):
         campaign = Campaign.objects.get()
         assert campaign.windows.count() == 1

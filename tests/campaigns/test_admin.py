@@ -67,7 +67,7 @@ def test_an_admin_edit_keeps_the_manual_pause_and_re_decides(
     campaign = api_post(acme, "campaigns", {"brand": brand["id"], "name": "C"})
     api_post(acme, f"campaigns/{campaign['id']}/pause", {})
     response = admin_client(acme).post(f"/admin/campaigns/campaign/{campaign['id']}/change/", {
-        "name": "C", "daily_budget": "0", "monthly_budget": "", "dayparting": "",
+        "name": "C", "daily_budget": "0", "monthly_budget": "", "dayparting": "", "pacing": "asap",
         "windows-TOTAL_FORMS": "0", "windows-INITIAL_FORMS": "0",
         "windows-MIN_NUM_FORMS": "0", "windows-MAX_NUM_FORMS": "1000"})
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -103,7 +103,7 @@ def test_the_admin_refuses_a_currency_the_api_refuses(make_agency: Callable[...,
 def change_with_window(client: Client, campaign: dict[str, Any], window: dict[str, str],
                        *, dayparting: bool) -> Any:
     return client.post(f"/admin/campaigns/campaign/{campaign['id']}/change/", {
-        "name": "C", "daily_budget": "", "monthly_budget": "",
+        "name": "C", "daily_budget": "", "monthly_budget": "", "pacing": "asap",
         "dayparting": "on" if dayparting else "",
         "windows-TOTAL_FORMS": "1", "windows-INITIAL_FORMS": "0",
         "windows-MIN_NUM_FORMS": "0", "windows-MAX_NUM_FORMS": "1000",
@@ -118,15 +118,43 @@ def test_the_admin_refuses_a_window_that_starts_when_it_ends(
     campaign = api_post(acme, "campaigns", {"brand": brand["id"], "name": "C"})
     client = admin_client(acme)
 
-    response = change_with_window(client, campaign, {"day_of_week": "1", "start_minute": "600",
-                                                     "end_minute": "600"}, dayparting=False)
+    response = change_with_window(client, campaign, {"day_of_week": "1", "start": "10:00",
+                                                     "end": "10:00"}, dayparting=False)
 
     assert response.status_code == 200  # the form again, with its error
     with schema_context(acme.agency.schema_name):
         assert not Campaign.objects.get(pk=campaign["id"]).windows.exists()
     # ...so dayparting can be switched on, and the campaign is decided (it was a 500)
-    response = change_with_window(client, campaign, {"day_of_week": "1", "start_minute": "600",
-                                                     "end_minute": "660"}, dayparting=True)
+    response = change_with_window(client, campaign, {"day_of_week": "1", "start": "10:00",
+                                                     "end": "11:00"}, dayparting=True)
     assert response.status_code == 302, response.content.decode()[:1000]
     status = acme.client().get(f"/api/v1/campaigns/{campaign['id']}/status").json()
     assert "in_window" in status["evaluation"]
+
+
+def test_the_admin_reads_a_currency_in_capitals_as_the_api_does(
+    make_agency: Callable[..., Any]
+) -> None:
+    acme = make_agency("acme")
+    response = admin_client(acme).post("/admin/campaigns/brand/add/", {
+        "name": "B", "timezone": "UTC", "currency": "eur"})
+    assert response.status_code == 302
+    with schema_context(acme.agency.schema_name):
+        assert Brand.objects.get().currency == "EUR"
+
+
+def test_the_admin_writes_windows_as_the_api_does(make_agency: Callable[..., Any]) -> None:
+    acme = make_agency("acme")
+    brand = api_post(acme, "brands", {"name": "B", "timezone": "UTC"})
+    campaign = api_post(acme, "campaigns", {"brand": brand["id"], "name": "C"})
+    client = admin_client(acme)
+    saved = change_with_window(client, campaign, {"day_of_week": "4", "start": "22:00",
+                                                  "end": "00:00"}, dayparting=True)
+    assert saved.status_code == 302
+    schedule = acme.client().get(f"/api/v1/campaigns/{campaign['id']}/schedule").json()
+    assert schedule == {"windows": [{"day_of_week": 4, "start": "22:00", "end": "24:00"}]}
+    page = client.get(f"/admin/campaigns/campaign/{campaign['id']}/change/").content.decode()
+    assert 'value="22:00"' in page and 'value="24:00"' in page
+    bad = change_with_window(client, campaign, {"day_of_week": "4", "start": "25:00",
+                                                "end": "01:00"}, dayparting=True)
+    assert bad.status_code == 200 and "Expected HH:MM" in bad.content.decode()

@@ -113,6 +113,10 @@ def test_bad_windows_are_400_and_keep_the_old_schedule(api: Api, window: dict[st
 
 @pytest.mark.parametrize("at", [
     "2026-03-01T12:00:00", "2026-02-30T12:00:00Z", "yesterday", "", "2026-01-01T00:00:00+25:00",
+    # What Python reads but no RFC 3339 instant is: a NUL, a space before Z, seconds in the
+    # offset, the basic format.
+    "2026-12-02T01:00:00\x00Z", "2026-12-02T01:00:00 Z", "2026-12-02T01:00:00+00:00:30",
+    "20261202T010000Z",
     # Beyond what local days and months can be computed for (these were 500s).
     "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "9999-12-31T23:00:00Z",
 ])
@@ -123,7 +127,7 @@ def test_bad_what_if_instants_are_400(api: Api, at: str) -> None:
 
 
 @pytest.mark.parametrize("at", ["1900-01-01T00:00:00Z", "9998-12-31T23:59:59+12:00",
-                                "2026-01-01T00:00:00+23:59:59.9"])
+                                "2026-01-01T00:00:00+23:59"])
 def test_what_if_at_the_edges_of_the_accepted_range(api: Api, at: str) -> None:
     brand = api.brand(timezone="Pacific/Kiritimati")
     campaign = api.campaign(brand)

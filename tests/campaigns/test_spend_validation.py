@@ -121,11 +121,11 @@ def test_an_instant_more_than_5_minutes_ahead_is_400(api: Api, campaign: dict[st
 
 def test_an_offset_postgresql_cannot_store_is_still_recorded(api: Api,
                                                              campaign: dict[str, Any]) -> None:
-    # Python accepts offsets up to 23:59:59.999999, PostgreSQL only to 15:59:59 (was a 500).
-    occurred_at = "2026-01-01T23:00:00+23:59:59.5"
+    # RFC 3339 and Python allow offsets up to 23:59, PostgreSQL only to 15:59:59 (was a 500).
+    occurred_at = "2026-01-01T23:00:00.5+23:59"
     body = api.spend(campaign, "1.00", occurred_at=occurred_at)
     assert datetime.fromisoformat(body["occurred_at"]) == datetime(
-        2025, 12, 31, 23, 0, 0, 500_000, tzinfo=UTC)
+        2025, 12, 31, 23, 1, 0, 500_000, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("campaign_id", BAD_CAMPAIGNS)

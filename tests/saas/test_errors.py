@@ -83,3 +83,20 @@ def test_a_malformed_multipart_body_is_400_json(api_client: Client) -> None:
                                   content_type="multipart/form-data; boundary=x")
     assert response.status_code in (400, 415), response.content
     assert response["Content-Type"].startswith("application/json")
+
+
+def test_no_api_answer_is_cached_and_each_varies_by_token(api_client: Client) -> None:
+    for response in (api_client.get("/api/v1/tokens"), api_client.get("/api/v1/nothing"),
+                     api_client.post("/api/v1/tokens", {"name": "n", "scopes": ["read"]},
+                                     content_type="application/json")):
+        assert "no-store" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"]
+        assert "Authorization" in response["Vary"]
+
+
+def test_every_answer_carries_the_frame_and_sniffing_headers(public_client: Client) -> None:
+    for response in (public_client.get("/healthz"), public_client.get("/api/v1/nothing"),
+                     Client(HTTP_HOST="nobody.localhost").get("/api/v1/brands"),
+                     Client(HTTP_HOST="evil.example").get("/")):
+        assert response["X-Frame-Options"] == "DENY", response
+        assert response["X-Content-Type-Options"] == "nosniff"

@@ -80,3 +80,24 @@ def test_with_redis_down_the_limiter_fails_open_and_stops_asking(stopped_redis: 
     assert ratelimit._breaker.is_open()  # the next requests do not wait on Redis again
     with ratelimit.counted(key, rate), ratelimit.counted(key, rate):
         pass
+
+
+@pytest.mark.parametrize("address, group", [
+    ("203.0.113.9", "203.0.113.9"),
+    ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"),
+    ("::ffff:203.0.113.9", "203.0.113.9"),
+    ("", ""),
+])
+def test_a_client_is_held_to_its_address_or_its_ipv6_64(address: str, group: str) -> None:
+    from saas.clients import address_group
+
+    assert address_group(address) == group
+
+
+def test_a_rate_that_is_no_rate_fails_the_system_checks(settings: Any) -> None:
+    from saas.checks import rates_are_rates
+
+    settings.SIGNUP_RATE = "10/hr"
+    (error,) = rates_are_rates()
+    assert "SIGNUP_RATE" in error.msg

@@ -205,3 +205,27 @@ def test_the_admin_refuses_the_weak_passwords_signup_refuses(
     assert response.status_code == 200  # the form again, with its error
     with schema_context(acme.agency.schema_name):
         assert not User.objects.filter(email="new@acme.example").exists()
+
+
+def test_the_operator_cannot_delete_the_platform_or_its_host(
+    make_agency: Callable[..., Any]
+) -> None:
+    from tenants.models import Domain, PlatformTenant
+
+    acme = make_agency("acme")
+    with schema_context("public"):
+        User.objects.create_superuser("ops@platform.example", "ops-Password-77")
+    client = csrf_client(settings.BASE_DOMAIN)
+    assert admin_login(client, "ops@platform.example", "ops-Password-77").status_code == 302
+    platform = Agency.objects.get(schema_name="public")
+    host = Domain.objects.get(domain=settings.BASE_DOMAIN)
+
+    assert client.get(f"/admin/tenants/agency/{platform.pk}/delete/").status_code == 403
+    assert client.get(f"/admin/tenants/domain/{host.pk}/delete/").status_code == 403
+    client.post("/admin/tenants/agency/", {
+        "action": "delete_selected", "post": "yes",
+        "_selected_action": [platform.pk, acme.agency.pk],
+        "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    assert Agency.objects.filter(pk=platform.pk).exists()  # (the admin refuses the whole lot)
+    with pytest.raises(PlatformTenant):
+        platform.delete()

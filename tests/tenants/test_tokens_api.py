@@ -265,3 +265,17 @@ def test_host_names_are_case_insensitive(agency: Any, host: str) -> None:
                         content_type="application/json")
     assert spend.status_code == 201, spend.content
     assert Client(HTTP_HOST=host).get("/login/").status_code == 200
+
+
+def test_a_token_cannot_revoke_a_token_with_scopes_it_lacks(
+    api_client: Client, agency: Any
+) -> None:
+    writer = agency.client(new_token(api_client, ["write"])["token"])
+    signup_token = ApiToken.objects.get(agency=agency.agency, name="Signup token")
+
+    response = writer.delete(f"/api/v1/tokens/{signup_token.pk}")
+
+    assert response.status_code == 403
+    assert agency.client().get("/api/v1/tokens").status_code == 200  # still valid
+    narrower = new_token(api_client, ["write"])
+    assert writer.delete(f"/api/v1/tokens/{narrower['id']}").status_code == 204
