@@ -117,7 +117,8 @@ class Campaign(models.Model):
     start_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True)
     lifetime_budget = budget_field()
-    pacing = models.CharField(max_length=4, choices=Pacing.choices, default=Pacing.ASAP)
+    pacing = models.CharField(max_length=4, choices=Pacing.choices, default=Pacing.ASAP,
+                              db_default=Pacing.ASAP)
     # The user's own switch; only /resume clears it, never the system.
     manual_paused = models.BooleanField(default=False)
     # Written only by campaigns.status.

@@ -75,7 +75,8 @@ def answer(environ: dict[str, Any]) -> Answer | None:
     headers = [("Allow", "POST, OPTIONS"), *_headers(environ, len(content)),
                ("RateLimit-Limit", str(quota.limit)),
                ("RateLimit-Remaining", str(quota.remaining)),
-               ("RateLimit-Reset", str(quota.reset))]
+               ("RateLimit-Reset", str(quota.reset)),
+               ("Cache-Control", "private, no-store"), ("Vary", "Authorization")]
     return (201 if recorded.created else 200), headers, content
 
 
