@@ -35,6 +35,8 @@ def test_seed_demo_makes_an_agency_with_thirty_days_of_spend_and_says_where_to_l
         days = {d.date() for d in Spend.objects.values_list("occurred_at", flat=True)}
         assert len(days) >= 30
         assert StatusChange.objects.exists()
+        flights = Campaign.objects.filter(start_date__isnull=False)
+        assert sorted(flights.values_list("pacing", flat=True)) == ["asap", "even"]
     again = io.StringIO()
     call_command("seed_demo", output=str(output), stdout=again)
     assert "exists already" in again.getvalue()

@@ -59,6 +59,9 @@ class CampaignPlan:
     today: float = 0.5  # today's spend so far, as a share of the daily cap
     manual: bool = False  # paused by the user at the end
     curl: bool = False  # the campaign the printed curl line pauses
+    flight: tuple[int, int] | None = None  # first and last day, in days from today
+    lifetime: str | None = None
+    pacing: str = "asap"
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,16 @@ PLAN = (
         CampaignPlan("Spring collection · Social", "350.00", "8000.00", today=0.6),
         CampaignPlan("Paris flagship · Display", "250.00",
                      windows=((EVERY_DAY, "08:00", "20:00"),), today=0.5),
+        CampaignPlan("Summer launch · Even flight", "450.00", flight=(-20, 9),
+                     lifetime="9000.00", pacing="even", pace=0.7, today=0.4),
     )),
     BrandPlan("Hudson Outdoor", "America/New_York", "USD", "2500.00", "45000.00", (
         CampaignPlan("Trail running · Video", "900.00", today=0.35, curl=True),
         CampaignPlan("Breakfast flash · Search", "300.00",
                      windows=((WEEKDAYS, "06:00", "10:00"),), today=0.8),
         CampaignPlan("Evergreen · Brand search", "500.00", "12000.00", today=0.3, manual=True),
+        CampaignPlan("Holiday push · Flight", "600.00", flight=(-10, 19), lifetime="15000.00",
+                     pace=0.9, today=0.5),
     )),
     BrandPlan("Himalaya Tea Co.", "Asia/Kathmandu", "USD", "700.00", "18000.00", (
         CampaignPlan("Monsoon blend · Social", "500.00", today=0.9, pace=0.85),
@@ -262,12 +269,14 @@ class Command(BaseCommand):
             actor=self.actor, now=start,
         )
         campaigns = []
+        today = clock.local_day(now, tz)
         for campaign_plan in plan.campaigns:
             campaign = services.create_campaign(
                 {"brand": brand, "name": campaign_plan.name,
                  "daily_budget": Decimal(campaign_plan.daily) if campaign_plan.daily else None,
                  "monthly_budget": (Decimal(campaign_plan.monthly) if campaign_plan.monthly
-                                    else None)},
+                                    else None),
+                 **self._flight(campaign_plan, today)},
                 actor=self.actor, now=start,
             )
             if campaign_plan.windows:
@@ -277,6 +286,17 @@ class Command(BaseCommand):
                                                     actor=self.actor, now=start)
             campaigns.append((campaign, campaign_plan))
         return brand, campaigns
+
+    @staticmethod
+    def _flight(plan: CampaignPlan, today: date) -> dict[str, Any]:
+        """A flight's fields, its dates counted from the brand's today."""
+        if plan.flight is None:
+            return {}
+        first, last = plan.flight
+        return {"start_date": today + timedelta(days=first),
+                "end_date": today + timedelta(days=last),
+                "lifetime_budget": Decimal(plan.lifetime) if plan.lifetime else None,
+                "pacing": plan.pacing}
 
     @staticmethod
     def _windows(plan: CampaignPlan) -> Iterator[clock.Window]:
