@@ -210,6 +210,43 @@ def postmaster_pid() -> int | None:
     return int(text[text.rindex(")") + 2:].split()[1])
 
 
+def page_counts() -> tuple[int, int, int]:
+    """Pages read from the OS and found in shared_buffers, and WAL flushes, so far."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT blks_read, blks_hit, (SELECT wal_sync FROM pg_stat_wal) "
+                       "FROM pg_stat_database WHERE datname = current_database()")
+        read, hit, syncs = cursor.fetchone()
+    return int(read), int(hit), int(syncs)
+
+
+def commit_latency() -> float:
+    """Median seconds of a commit that must wait for its WAL to reach the disk (every pass
+    commits one: its brand row locks are written). The disk is shared with whatever else runs."""
+    samples = []
+    for _ in range(15):
+        started = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT txid_current()")  # an xid: the commit record is flushed
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+def database_sizes() -> str:
+    """What must fit in memory for the passes not to read from the OS."""
+    connection.set_schema_to_public()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('shared_buffers'), "
+            "pg_size_pretty(pg_database_size(current_database())), "
+            "pg_size_pretty(sum(pg_total_relation_size(oid))), count(*) "
+            "FROM pg_class WHERE relnamespace = 'pg_catalog'::regnamespace")
+        shared, database, catalog, _ = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM pg_class")
+        (relations,) = cursor.fetchone()
+    return (f"PostgreSQL: shared_buffers {shared}, database {database}, of which the catalog "
+            f"{catalog} ({relations} relations)")
+
+
 @dataclass
 class Cost:
     seconds: float
@@ -217,15 +254,25 @@ class Cost:
     postgres_cpu: float | None = None
     sql_seconds: float | None = None
     statements: int = 0
+    own_cpu: float = 0.0  # this process's (an in-process pass)
+    blocks_read: int = 0  # database-wide: pages PostgreSQL had to fetch from the OS ...
+    blocks_hit: int = 0  # ... and pages it found in shared_buffers
+    wal_syncs: int = 0  # commits (or groups of them) that waited for the disk
 
     def describe(self) -> str:
         parts = []
         if self.worker_cpu is not None:
             parts.append(f"worker CPU {self.worker_cpu:.1f} s")
+        elif self.own_cpu >= 0.05:
+            parts.append(f"bench CPU {self.own_cpu:.1f} s")
         if self.sql_seconds is not None:
             parts.append(f"{self.statements} statements, {self.sql_seconds:.1f} s in them")
         if self.postgres_cpu is not None:
             parts.append(f"PostgreSQL CPU {self.postgres_cpu:.1f} s")
+        if self.blocks_read or self.blocks_hit:
+            parts.append(f"pages read {self.blocks_read} / hit {self.blocks_hit}")
+        if self.wal_syncs:
+            parts.append(f"{self.wal_syncs} WAL flushes")
         return ", ".join(parts)
 
 
@@ -235,9 +282,15 @@ def costed(worker: int | None = None) -> Iterator[Cost]:
     postmaster = postmaster_pid()
     cost = Cost(0.0)
     worker_before, pg_before = tree_cpu(worker), tree_cpu(postmaster)
+    blocks_before, cpu_before = page_counts(), time.process_time()
     started = time.perf_counter()
     yield cost
     cost.seconds = time.perf_counter() - started
+    cost.own_cpu = time.process_time() - cpu_before
+    time.sleep(1.1)  # backends report their statistics at most once a second
+    blocks_after = page_counts()
+    cost.blocks_read, cost.blocks_hit, cost.wal_syncs = (
+        after - before for after, before in zip(blocks_after, blocks_before, strict=True))
     worker_after, pg_after = tree_cpu(worker), tree_cpu(postmaster)
     if worker_before is not None and worker_after is not None:
         cost.worker_cpu = worker_after - worker_before
@@ -686,6 +739,8 @@ def passes(schemas: Sequence[str], zone_name: str, scenario: Scenario) -> None:
     cost, _ = in_process(f"{zone_name} midnight in process (reference)", schemas, midnight)
     scenario.add(f"{zone_name} midnight, in process", cost)
     scenario.check("midnight, in process", schemas, midnight)
+    say(f"{'':<44} a commit waiting for its WAL flush now takes "
+        f"{commit_latency() * 1000:.1f} ms (median)")
 
 
 # --- signup -------------------------------------------------------------------------------
@@ -939,6 +994,8 @@ def main() -> int:
         remove_probe()  # left behind by an interrupted run?
     scenario = Scenario(midnight=clock.day_start(DAY, zone(options.zone)))
     schemas = prepare(options, settle_at=scenario.midnight - SETUP)
+    say(database_sizes())
+    say(f"a commit waiting for its WAL flush takes {commit_latency() * 1000:.1f} ms (median, now)")
     passes(schemas, options.zone, scenario)
     figures = list(scenario.figures)
     figures.append(signups(options.signups, len(schemas)))
