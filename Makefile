@@ -47,6 +47,12 @@ bench-ingest: install
 bench-jobs: install
 	@$(EMBEDDED) $(BIN)/python bench/jobs.py $(BENCH_ARGS)
 
+# A thousand agencies: quiet minute, one zone's midnight through a real worker, signup, migrate,
+# a backend's memory. Its data stays in .data/bench-scale (BENCH_ARGS="--reuse" keeps it).
+.PHONY: bench-scale
+bench-scale: install
+	@EMBEDDED_DATA_DIR=$(CURDIR)/.data/bench-scale $(EMBEDDED) $(BIN)/python bench/scale.py $(BENCH_ARGS)
+
 # Re-pin every dependency after editing pyproject.toml.
 lock: install
 	@$(BIN)/pip-compile --quiet --strip-extras --extra dev --extra embedded --no-emit-index-url --no-emit-find-links --allow-unsafe \

@@ -12,6 +12,7 @@ stops nobody else.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from celery import shared_task
 from django.conf import settings
@@ -28,18 +29,24 @@ PASS_EXPIRES_SECONDS = 55
 
 
 @shared_task(name="campaigns.dispatch_passes", ignore_result=True)
-def dispatch_passes() -> int:
-    """One `run_tenant_pass` per ready agency; runs in the public schema (beat sends it so)."""
+def dispatch_passes(at: str | None = None) -> int:
+    """One `run_tenant_pass` per ready agency; runs in the public schema (beat sends it so).
+
+    `at` (an ISO instant; beat sends none, so: now) is handed to every pass: bench/scale.py uses
+    it to make a zone's midnight happen on demand.
+    """
     agencies = ready_agencies()
+    kwargs = {"at": at} if at else None
     for _slug, schema in agencies:
         with schema_context(schema):  # the header carries the schema current at publish time
-            run_tenant_pass.apply_async(expires=PASS_EXPIRES_SECONDS)
+            run_tenant_pass.apply_async(kwargs=kwargs, expires=PASS_EXPIRES_SECONDS)
     return len(agencies)
 
 
 @shared_task(name="campaigns.run_tenant_pass", ignore_result=True)
-def run_tenant_pass() -> int:
-    """The pass for the agency this task was sent for, as of the moment it runs."""
+def run_tenant_pass(at: str | None = None) -> int:
+    """The pass for the agency this task was sent for, as of the moment it runs (or of `at`,
+    an ISO instant, when the sender gave one)."""
     schema = connection.schema_name
     # tenant-schemas-celery set the connection to the Agency row (cached for
     # CELERY_TASK_TENANT_CACHE_SECONDS), so the log can name the slug, not only the schema.
@@ -48,7 +55,7 @@ def run_tenant_pass() -> int:
         logger.error("jobs pass refused: the task carried no agency schema")
         return 0
     try:
-        result = run_pass(timezone.now())
+        result = run_pass(datetime.fromisoformat(at) if at else timezone.now())
     except Exception:
         logger.exception("jobs pass failed for agency %s (schema %s)", slug, schema)
         raise

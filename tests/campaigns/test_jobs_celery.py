@@ -17,6 +17,7 @@ from django_tenants.utils import schema_context
 from tenant_schemas_celery import task as tenant_task
 
 from campaigns import signals, tasks
+from campaigns.jobs import PassResult
 from campaigns.models import Brand, Campaign, StatusChange
 from saas.celery import app
 from saas.db import connection
@@ -152,3 +153,32 @@ def test_run_jobs_and_the_task_share_one_pass(api: Api, monkeypatch: pytest.Monk
     tasks.run_tenant_pass.apply(headers={"_schema_name": api.agency.schema_name})
     assert [schema for schema, _ in seen] == [api.agency.schema_name] * 2
     assert seen[0][1] == datetime(2026, 3, 10, 12, tzinfo=UTC)
+
+
+
+def test_a_dispatch_given_an_instant_hands_it_to_every_pass(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The optional `at` (bench/scale.py plays a zone's midnight with it); beat sends none."""
+    sent: list[Any] = []
+
+    def record(self: Celery, name: str, args: Any = None, kwargs: Any = None,
+               **options: Any) -> None:
+        sent.append(kwargs)
+
+    monkeypatch.setattr(Celery, "send_task", record)
+    assert tasks.dispatch_passes("2026-06-09T22:00:01+00:00") == 1
+    tasks.dispatch_passes()
+    assert sent == [{"at": "2026-06-09T22:00:01+00:00"}, None]
+
+    seen: list[datetime] = []
+
+    def spy(at: datetime) -> PassResult:
+        seen.append(at)
+        return PassResult(schema=connection.schema_name, at=at)
+
+    monkeypatch.setattr("campaigns.tasks.run_pass", spy)
+    tasks.run_tenant_pass.apply(kwargs=sent[0], headers={"_schema_name": api.agency.schema_name})
+    tasks.run_tenant_pass.apply(headers={"_schema_name": api.agency.schema_name})
+    assert seen[0] == datetime(2026, 6, 9, 22, 0, 1, tzinfo=UTC)
+    assert seen[1] > seen[0]  # now
