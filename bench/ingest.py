@@ -2,7 +2,7 @@
 the same minimal work.
 
     make bench-ingest     # embedded PostgreSQL and Redis, or those at DATABASE_URL / REDIS_URL
-    python bench/ingest.py [--seconds 10] [--workers 4]
+    python bench/ingest.py [--seconds 4] [--slices 3] [--workers 4] [--scenarios single,...]
 
 The service runs under gunicorn (sync workers, DEBUG off) on 127.0.0.1 and `wrk` drives it with a
 new event_id every request, over one agency of 16 brands x 4 campaigns:
@@ -15,9 +15,9 @@ new event_id every request, over one agency of 16 brands x 4 campaigns:
 
 In the same run `bench/bare_view.py` (Django with no middleware sending the minimal ingest's two
 statements, insert the event and upsert its daily total, to a scratch schema whose tables copy
-the ledger's and the totals') serves single spends under the same gunicorn and wrk, measured just
-before each single-spend scenario: the reference its rate is divided by. For batches the
-reference is `pgbench` doing those statements for 1000 events per transaction (4 clients).
+the ledger's and the totals') serves single spends under the same gunicorn and wrk, in slices
+alternating with each single-spend scenario's: the reference its rate is divided by. For batches
+the reference is `pgbench` doing those statements for 1000 events per transaction (4 clients).
 Everything the run creates is dropped at the end.
 """
 
@@ -226,23 +226,32 @@ def wrk_script(tenant: Tenant, scenario: str, run: str) -> str:
     return (WRK_BATCH if scenario == "batch" else WRK_SINGLE) % values
 
 
-def service_rate(tenant: Tenant, port: int, scenario: str, seconds: int,
-                 rows: Callable[[], int] | None = None) -> float:
-    """Events per second stored through the API, counted in the ledger (or by `rows`)."""
+@dataclass
+class Tally:
+    """Events stored and the seconds it took, over one or more slices."""
+
+    events: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+def measure(tenant: Tenant, port: int, scenario: str, seconds: int, tally: Tally,
+            rows: Callable[[], int] | None = None, *, warm_up: bool = False) -> None:
+    """Drive one scenario for `seconds` and add the events stored (counted in the ledger, or by
+    `rows`) to `tally`."""
     count = rows or (lambda: ledger_rows(tenant))
     connections = BATCH_CONNECTIONS if scenario == "batch" else SINGLE_CONNECTIONS
-    run = uuid.uuid4().hex[:8]  # event_ids of their own: the bare view is measured again
-    run_wrk(wrk_script(tenant, scenario, f"{scenario}-warmup-{run}"), port, connections, 2)
+    run = uuid.uuid4().hex[:8]  # event_ids of their own in every slice
+    if warm_up:
+        run_wrk(wrk_script(tenant, scenario, f"{scenario}-warmup-{run}"), port, connections, 2)
     before = count()
     started = time.monotonic()
-    requests_per_second = run_wrk(wrk_script(tenant, scenario, f"{scenario}-{run}"), port,
-                                  connections, seconds)
-    elapsed = time.monotonic() - started
-    stored = count() - before
-    per_request = BATCH_SIZE if scenario == "batch" else 1
-    print(f"  wrk: {requests_per_second:,.1f} requests/s, {stored:,} events stored "
-          f"({requests_per_second * per_request:,.0f} events/s by wrk's count)")
-    return stored / elapsed
+    run_wrk(wrk_script(tenant, scenario, f"{scenario}-{run}"), port, connections, seconds)
+    tally.seconds += time.monotonic() - started
+    tally.events += count() - before
 
 
 # --- Raw PostgreSQL ------------------------------------------------------------------------
@@ -328,7 +337,10 @@ def report(service: dict[str, float], references: dict[str, tuple[str, float]]) 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Spend ingestion beside a bare Django view.")
-    parser.add_argument("--seconds", type=int, default=10, help="per measurement")
+    parser.add_argument("--seconds", type=int, default=4, help="per slice")
+    parser.add_argument("--slices", type=int, default=3,
+                        help="slices of each single-spend scenario, alternating with the bare "
+                             "view's")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help=f"comma-separated, of {', '.join(SCENARIOS)}")
@@ -348,7 +360,7 @@ def main() -> int:
     try:
         tenant = make_tenant(f"bench-ingest-{run}")
         make_scratch(schema, tenant)
-        raw = raw_rate(schema, args.seconds) if "batch" in scenarios else 0.0
+        raw = raw_rate(schema, args.seconds * args.slices) if "batch" in scenarios else 0.0
         if raw:
             print(f"raw PostgreSQL: {raw:,.0f} events/s in batches")
         bare_port, port = free_port(), free_port()
@@ -359,15 +371,20 @@ def main() -> int:
         service: dict[str, float] = {}
         references: dict[str, tuple[str, float]] = {"batch": ("pgbench", raw)}
         for scenario in scenarios:
+            ours, bare = Tally(), Tally()
+            for slice_number in range(args.slices):
+                first = slice_number == 0
+                if scenario != "batch":
+                    # The reference runs in slices alternating with the scenario's, so load
+                    # that comes and goes on the machine weighs on both alike.
+                    measure(tenant, bare_port, "single", args.seconds, bare,
+                            rows=lambda: scratch_rows(schema), warm_up=first)
+                measure(tenant, port, scenario, args.seconds, ours, warm_up=first)
             if scenario != "batch":
-                # The reference is measured just before each single-spend scenario, so load
-                # that comes and goes on the machine weighs on both alike.
-                bare = service_rate(tenant, bare_port, "single", args.seconds,
-                                    rows=lambda: scratch_rows(schema))
-                print(f"bare Django view: {bare:,.0f} events/s")
-                references[scenario] = ("bare view", bare)
-            service[scenario] = service_rate(tenant, port, scenario, args.seconds)
-            print(f"{scenario}: service {service[scenario]:,.0f} events/s")
+                references[scenario] = ("bare view", bare.rate)
+            service[scenario] = ours.rate
+            print(f"{scenario}: service {ours.rate:,.0f} events/s"
+                  + ("" if scenario == "batch" else f", bare view {bare.rate:,.0f} events/s"))
         report(service, references)
     finally:
         for server in servers:
