@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django_tenants.models import DomainMixin, TenantMixin
-from django_tenants.postgresql_backend.base import _check_schema_name
 from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
 from saas.db import connection
+from tenants.tenancy import check_schema_name
 
 SCOPES = ("read", "write", "spend:write")
 
@@ -48,7 +48,7 @@ class Agency(TenantMixin):
             return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
         if check_if_exists and schema_exists(self.schema_name):
             return False
-        _check_schema_name(self.schema_name)
+        check_schema_name(self.schema_name)
         connection.set_schema_to_public()
         with connection.cursor() as cursor:
             cursor.execute(
