@@ -78,7 +78,7 @@ class CampaignAdmin(TenantOnlyAdmin):
         if not change:
             super().save_model(request, obj, form, change)
             return
-        data = {name: form.cleaned_data[name] for name in form.changed_data if name != "brand"}
+        data = {name: form.cleaned_data[name] for name in form.changed_data}
         services.update_campaign(Campaign.objects.get(pk=obj.pk), data, now=timezone.now())
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:

@@ -11,10 +11,19 @@ from django.db import transaction
 
 from campaigns import clock, ledger, status
 from campaigns.models import Brand, Campaign, Cause, ScheduleWindow, Spend
+from saas.errors import Conflict, InvalidInput
 
 
-class HasSpend(Exception):
+class HasSpend(Conflict):
     """Deleting this would lose recorded spend: the ledger is never lost."""
+
+
+class BrandIsFixed(InvalidInput):
+    """A campaign stays with the brand it was made for: its spend is in that brand's zone and
+    under that brand's caps."""
+
+    def __init__(self) -> None:
+        super().__init__({"brand": ["A campaign cannot move to another brand."]})
 
 
 def create_brand(data: dict[str, Any]) -> Brand:
@@ -60,7 +69,12 @@ def create_campaign(data: dict[str, Any], *, now: datetime) -> Campaign:
 
 
 def update_campaign(campaign: Campaign, data: dict[str, Any], *, now: datetime) -> Campaign:
-    data = {k: v for k, v in data.items() if k != "brand"}
+    """Edit the given fields and decide the brand again. Naming the campaign's own brand is no
+    change; another brand is refused (BrandIsFixed)."""
+    if "brand" in data:
+        brand = data.pop("brand")
+        if getattr(brand, "pk", brand) != campaign.brand_id:
+            raise BrandIsFixed
     with transaction.atomic():
         brands = status.lock_brands([campaign.brand_id])
         Campaign.objects.filter(pk=campaign.pk).update(**data)

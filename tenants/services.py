@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context, tenant_context
 
 from accounts.models import User
+from saas.errors import Conflict
 from tenants.models import SCOPES, Agency, ApiToken, Domain
 from tenants.tokens import generate_token
 
@@ -26,7 +27,7 @@ RESERVED_SLUGS = frozenset({"public", "www", "admin", "api", "static", "media"})
 SIGNUP_TOKEN_NAME = "Signup token"
 
 
-class SlugTaken(Exception):
+class SlugTaken(Conflict):
     """Another agency already has this slug."""
 
     def __init__(self, slug: str) -> None:

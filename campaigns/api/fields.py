@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from rest_framework import serializers
 
 from campaigns import clock
+from saas.errors import InvalidInput
+
+T = TypeVar("T")
 
 MAX_FUTURE = timedelta(minutes=5)
 # Instants the API accepts: the day, month and window arithmetic of any zone stays inside
@@ -36,6 +40,14 @@ def parse_instant(value: Any) -> datetime:
         raise ValueError("The instant must be from 1900-01-01T00:00:00Z to before "
                          "9999-01-01T00:00:00Z.")
     return parsed
+
+
+def parse_field(name: str, value: Any, parse: Callable[[Any], T]) -> T:
+    """`parse(value)`, or a 400 naming the field `name` with parse's message."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise InvalidInput({name: [str(exc)]}) from exc
 
 
 def storable_text(value: str) -> str:
@@ -71,19 +83,6 @@ def parse_amount(value: Any, *, places: int) -> Decimal:
     if amount.adjusted() >= 12:
         raise ValueError("Amount too large.")
     return amount
-
-
-class InstantField(serializers.Field):
-    """An ISO 8601 instant that must carry its offset."""
-
-    def to_internal_value(self, data: Any) -> datetime:
-        try:
-            return parse_instant(data)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-
-    def to_representation(self, value: datetime) -> str:
-        return value.isoformat()
 
 
 def validate_timezone(name: str) -> None:
