@@ -93,13 +93,19 @@ MIDDLEWARE = [
     "saas.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Everything above applies to every request, spend included; what every API call must pass
+    # (a per-token rate limit, request logging) goes here, after the tenant and the token are
+    # known (`request.tenancy`). The spend middleware answers POST /api/v1/spend itself: the
+    # middleware below serves browsers (static files, sessions, CSRF, users, messages, sign-in
+    # lockout), and its cost is a large share of a spend's.
+    "campaigns.api.middleware.SpendMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.campaigns.conftest import Api
+from tests.conftest import Api
 
 pytestmark = pytest.mark.django_db
 
