@@ -207,6 +207,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "saas.openapi.paths_without_trailing_slash",
+        "campaigns.api.schema.add_spend_operation",
     ],
 }
 

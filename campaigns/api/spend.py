@@ -143,7 +143,8 @@ class SpendBatchView(APIView):
     write_scope = SPEND_SCOPE
     parser_classes = [SpendJSONParser]
 
-    @extend_schema(request=schema.SPEND_BATCH, responses=schema.SPEND_BATCH_RESPONSES)
+    @extend_schema(request={"application/json": schema.SPEND_BATCH},
+                   responses=schema.SPEND_BATCH_RESPONSES)
     def post(self, request: Request) -> Response:
         now = timezone.now()
         recorded = ledger.record_batch(parse_batch(request.data, now=now), now=now)

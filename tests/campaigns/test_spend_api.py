@@ -397,3 +397,20 @@ def test_prepared_statements_follow_the_agency_when_one_connection_serves_two(
         with schema_context(side.agency.schema_name):
             assert sorted(Spend.objects.values_list("amount", flat=True)) == [
                 Decimal(f"{n + 1}.000000") for n in range(8)]
+
+
+def test_the_schema_documents_both_spend_endpoints_with_what_they_enforce(
+    public_client: Client,
+) -> None:
+    schema = public_client.get("/api/v1/schema/", {"format": "json"}).json()
+    single = schema["paths"]["/api/v1/spend"]["post"]
+    event = {"$ref": "#/components/schemas/SpendEvent"}
+    assert single["requestBody"]["content"]["application/json"]["schema"] == event
+    assert set(single["responses"]) >= {"200", "201", "400", "401", "403", "409"}
+    batch = schema["paths"]["/api/v1/spend/batch"]["post"]
+    events = batch["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert events["events"] == {"type": "array", "maxItems": 1000, "items": event}
+    fields = schema["components"]["schemas"]["SpendEvent"]["properties"]
+    assert fields["event_id"]["maxLength"] == 200
+    assert {"type": "number", "exclusiveMinimum": 0, "maximum": 999999999999,
+            "multipleOf": 0.000001} in fields["amount"]["oneOf"]
