@@ -1,17 +1,24 @@
-"""Spend ingestion throughput under gunicorn, beside raw PostgreSQL doing the same minimal work.
+"""Spend ingestion throughput under gunicorn, beside a bare Django view and raw PostgreSQL doing
+the same minimal work.
 
     make bench-ingest     # embedded PostgreSQL and Redis, or those at DATABASE_URL / REDIS_URL
-    python bench/ingest.py [--seconds 10] [--workers 4]
+    python bench/ingest.py [--seconds 4] [--slices 3] [--workers 4] [--scenarios single,...]
 
-The service runs under gunicorn (sync workers, DEBUG off) on 127.0.0.1 and `wrk` drives
-`POST /api/v1/spend` (16 connections, a new event_id every request) and
-`POST /api/v1/spend/batch` (1000 events a request). In the same run `pgbench` does the minimal
-work of an ingest on the same server, in a scratch schema whose tables copy the ledger's and the
-totals' (columns, indexes, constraints): insert the event and upsert its daily total, one
-transaction per event (16 clients) and one per 1000 events. For single events it also runs the
-issue's "bare view" (`bench/bare_view.py`: Django with no middleware sending those two
-statements) under the same gunicorn and wrk. It prints the rates and their ratios (events per
-second). Everything the run creates is dropped at the end.
+The service runs under gunicorn (sync workers, DEBUG off) on 127.0.0.1 and `wrk` drives it with a
+new event_id every request, over one agency of 16 brands x 4 campaigns:
+
+- `single`: `POST /api/v1/spend` on the agency's host, campaigns in turn (16 connections);
+- `public`: the same on the public host, where the token names its agency;
+- `hot`: single spends on the agency's host all to the 4 campaigns of one brand, so every
+  request waits for the same brand lock;
+- `batch`: `POST /api/v1/spend/batch`, 1000 events a request (4 connections).
+
+In the same run `bench/bare_view.py` (Django with no middleware sending the minimal ingest's two
+statements, insert the event and upsert its daily total, to a scratch schema whose tables copy
+the ledger's and the totals') serves single spends under the same gunicorn and wrk, in slices
+alternating with each single-spend scenario's: the reference its rate is divided by. For batches
+the reference is `pgbench` doing those statements for 1000 events per transaction (4 clients).
+Everything the run creates is dropped at the end.
 """
 
 from __future__ import annotations
@@ -55,7 +62,10 @@ CAMPAIGNS_PER_BRAND = 4
 SINGLE_CONNECTIONS = 16
 BATCH_CONNECTIONS = 4
 BATCH_SIZE = 1000
-TARGETS = {"single": 0.15, "batch": 0.25}
+# What each rate must reach of its reference (the bare view for single spends, pgbench for
+# batches). `hot` has none: one brand's lock serialises it, and it is compared with older code.
+TARGETS = {"single": 0.6, "public": 0.6, "batch": 0.25}
+SCENARIOS = ("single", "public", "hot", "batch")
 
 # --- wrk scripts: every request a new event_id (thread id + counter), campaigns in turn ---
 WRK_COMMON = """
@@ -98,19 +108,7 @@ request = function()
 end
 """
 
-# --- pgbench scripts: the same two statements, in a scratch schema -----------------------------
-PG_SINGLE = """
-\\set c random(1, {campaigns})
-BEGIN;
-INSERT INTO {schema}.spend (campaign_id, amount, occurred_at, local_day, event_id, request_hash,
-    created_at)
-VALUES (:c, 1.25, now(), current_date, gen_random_uuid()::text, '', now());
-INSERT INTO {schema}.total (campaign_id, period, period_start, amount)
-VALUES (:c, 'd', current_date, 1.25)
-ON CONFLICT (campaign_id, period, period_start)
-DO UPDATE SET amount = total.amount + EXCLUDED.amount;
-END;
-"""
+# --- pgbench: the bare view's two statements for 1000 events at once, in a scratch schema ------
 PG_BATCH = """
 BEGIN;
 WITH inserted AS (
@@ -134,6 +132,11 @@ class Tenant:
     host: str
     token: str
     campaign_ids: list[int]
+
+    @property
+    def hot_campaign_ids(self) -> list[int]:
+        """The campaigns of the first brand."""
+        return self.campaign_ids[:CAMPAIGNS_PER_BRAND]
 
 
 def make_tenant(slug: str) -> Tenant:
@@ -213,31 +216,42 @@ def run_wrk(script: str, port: int, connections: int, seconds: int) -> float:
     return float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout).group(1))  # type: ignore[union-attr]
 
 
-def wrk_script(tenant: Tenant, kind: str, run: str) -> str:
+def wrk_script(tenant: Tenant, scenario: str, run: str) -> str:
+    campaigns = tenant.hot_campaign_ids if scenario == "hot" else tenant.campaign_ids
     values = {
-        "campaigns": ",".join(map(str, tenant.campaign_ids)), "token": tenant.token,
-        "host": tenant.host, "run": run, "batch": BATCH_SIZE,
-        "expected": 201 if kind == "single" else 200,
+        "campaigns": ",".join(map(str, campaigns)), "token": tenant.token,
+        "host": settings.BASE_DOMAIN if scenario == "public" else tenant.host,
+        "run": run, "batch": BATCH_SIZE, "expected": 200 if scenario == "batch" else 201,
     }
-    return (WRK_SINGLE if kind == "single" else WRK_BATCH) % values
+    return (WRK_BATCH if scenario == "batch" else WRK_SINGLE) % values
 
 
-def service_rate(tenant: Tenant, port: int, kind: str, seconds: int,
-                 rows: Callable[[], int] | None = None) -> float:
-    """Events per second stored through the API, counted in the ledger (or by `rows`)."""
+@dataclass
+class Tally:
+    """Events stored and the seconds it took, over one or more slices."""
+
+    events: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds
+
+
+def measure(tenant: Tenant, port: int, scenario: str, seconds: int, tally: Tally,
+            rows: Callable[[], int] | None = None, *, warm_up: bool = False) -> None:
+    """Drive one scenario for `seconds` and add the events stored (counted in the ledger, or by
+    `rows`) to `tally`."""
     count = rows or (lambda: ledger_rows(tenant))
-    connections = SINGLE_CONNECTIONS if kind == "single" else BATCH_CONNECTIONS
-    run_wrk(wrk_script(tenant, kind, f"{kind}-warmup-{port}"), port, connections, 2)
+    connections = BATCH_CONNECTIONS if scenario == "batch" else SINGLE_CONNECTIONS
+    run = uuid.uuid4().hex[:8]  # event_ids of their own in every slice
+    if warm_up:
+        run_wrk(wrk_script(tenant, scenario, f"{scenario}-warmup-{run}"), port, connections, 2)
     before = count()
     started = time.monotonic()
-    requests_per_second = run_wrk(wrk_script(tenant, kind, f"{kind}-{port}"), port, connections,
-                                  seconds)
-    elapsed = time.monotonic() - started
-    stored = count() - before
-    per_request = 1 if kind == "single" else BATCH_SIZE
-    print(f"  wrk: {requests_per_second:,.1f} requests/s, {stored:,} events stored "
-          f"({requests_per_second * per_request:,.0f} events/s by wrk's count)")
-    return stored / elapsed
+    run_wrk(wrk_script(tenant, scenario, f"{scenario}-{run}"), port, connections, seconds)
+    tally.seconds += time.monotonic() - started
+    tally.events += count() - before
 
 
 # --- Raw PostgreSQL ------------------------------------------------------------------------
@@ -270,38 +284,23 @@ def make_scratch(schema: str, tenant: Tenant) -> None:
                        f'(LIKE "{source}".campaigns_spendtotal INCLUDING ALL)')
 
 
-def raw_rate(schema: str, kind: str, seconds: int) -> float:
-    """Events per second of raw PostgreSQL doing the ingest's minimal work."""
-    template = PG_SINGLE if kind == "single" else PG_BATCH
-    script = template.format(schema=schema, campaigns=BRANDS * CAMPAIGNS_PER_BRAND,
+def raw_rate(schema: str, seconds: int) -> float:
+    """Events per second of raw PostgreSQL inserting batches and upserting their totals."""
+    script = PG_BATCH.format(schema=schema, campaigns=BRANDS * CAMPAIGNS_PER_BRAND,
                              batch=BATCH_SIZE)
-    clients = SINGLE_CONNECTIONS if kind == "single" else BATCH_CONNECTIONS
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as sql:
         sql.write(script)
     try:
         result = subprocess.run(
-            [pgbench_binary(), "-n", "-M", "prepared", "-c", str(clients),
-             "-j", str(min(2, clients)), "-T", str(seconds), "-f", sql.name,
-             settings.DATABASE_URL],
+            [pgbench_binary(), "-n", "-M", "prepared", "-c", str(BATCH_CONNECTIONS),
+             "-j", "2", "-T", str(seconds), "-f", sql.name, settings.DATABASE_URL],
             capture_output=True, text=True, timeout=seconds + 60, check=True)
     finally:
         os.unlink(sql.name)
     match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout)
     if not match:
         raise RuntimeError(f"unexpected pgbench output:\n{result.stdout}\n{result.stderr}")
-    return float(match.group(1)) * (1 if kind == "single" else BATCH_SIZE)
-
-
-def bare_view_rate(schema: str, tenant: Tenant, workers: int, seconds: int) -> float:
-    """Single events per second through `bench/bare_view.py` (Django, no middleware, the two
-    statements) under the same gunicorn and wrk, stored in the scratch tables."""
-    port = free_port()
-    server = start_gunicorn(port, workers, "bench.bare_view:application", BENCH_SCHEMA=schema,
-                            DATABASE_URL=settings.DATABASE_URL)
-    try:
-        return service_rate(tenant, port, "single", seconds, rows=lambda: scratch_rows(schema))
-    finally:
-        stop(server)
+    return float(match.group(1)) * BATCH_SIZE
 
 
 def scratch_rows(schema: str) -> int:
@@ -318,28 +317,37 @@ def cleanup(tenant: Tenant | None, schema: str) -> None:
         tenant.agency.delete(force_drop=True)  # drops its schema; domain and tokens cascade
 
 
-def report(rates: dict[str, tuple[float, float]], bare: float) -> None:
+def report(service: dict[str, float], references: dict[str, tuple[str, float]]) -> None:
+    """Each scenario beside its reference: the bare view for single spends, pgbench for
+    batches."""
     print()
-    print(f"{'':8} {'raw events/s':>14} {'service events/s':>18} {'ratio':>7} {'target':>7}")
-    for kind, (raw, service) in rates.items():
-        ratio = service / raw
-        mark = "ok" if ratio >= TARGETS[kind] else "BELOW"
-        print(f"{kind:8} {raw:14,.0f} {service:18,.0f} {ratio:7.3f} {TARGETS[kind]:7.2f}  {mark}")
-    raw_single, service_single = rates["single"]
-    print(f"\nbare Django view, single: {bare:,.0f} events/s = {bare / raw_single:.3f} of raw; "
-          f"the service does {service_single / bare:.2f} of the bare view's rate")
-    summary: dict[str, dict[str, float]] = {
-        kind: {"raw": round(raw), "service": round(service), "ratio": round(service / raw, 3)}
-        for kind, (raw, service) in rates.items()}
-    summary["bare_view_single"] = {"events": round(bare), "ratio": round(bare / raw_single, 3)}
+    print(f"{'':8} {'events/s':>10}   {'reference':<22} {'ratio':>6} {'target':>7}")
+    summary: dict[str, dict[str, float]] = {}
+    for scenario, rate in service.items():
+        name, reference = references[scenario]
+        ratio = rate / reference
+        target = TARGETS.get(scenario)
+        mark = "" if target is None else ("ok" if ratio >= target else "BELOW")
+        target_text = "-" if target is None else f"{target:.2f}"
+        print(f"{scenario:8} {rate:10,.0f}   {name:<12} {reference:9,.0f} {ratio:6.3f} "
+              f"{target_text:>7}  {mark}")
+        summary[scenario] = {"events": round(rate), "ratio": round(ratio, 3)}
     print(json.dumps(summary))
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description="Spend ingestion beside raw PostgreSQL.")
-    parser.add_argument("--seconds", type=int, default=10, help="per measurement")
+    parser = argparse.ArgumentParser(description="Spend ingestion beside a bare Django view.")
+    parser.add_argument("--seconds", type=int, default=4, help="per slice")
+    parser.add_argument("--slices", type=int, default=3,
+                        help="slices of each single-spend scenario, alternating with the bare "
+                             "view's")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help=f"comma-separated, of {', '.join(SCENARIOS)}")
     args = parser.parse_args()
+    scenarios = [name for name in args.scenarios.split(",") if name]
+    if unknown := set(scenarios) - set(SCENARIOS):
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if not shutil.which("wrk"):
         print("wrk not found: apt-get install wrk", file=sys.stderr)
         return 2
@@ -348,25 +356,38 @@ def main() -> int:
     run = uuid.uuid4().hex[:6]
     schema = f"bench_raw_{run}"
     tenant: Tenant | None = None
-    server = None
+    servers: list[subprocess.Popen[bytes]] = []
     try:
         tenant = make_tenant(f"bench-ingest-{run}")
         make_scratch(schema, tenant)
-        port = free_port()
-        server = start_gunicorn(port, args.workers)
+        raw = raw_rate(schema, args.seconds * args.slices) if "batch" in scenarios else 0.0
+        if raw:
+            print(f"raw PostgreSQL: {raw:,.0f} events/s in batches")
+        bare_port, port = free_port(), free_port()
+        servers.append(start_gunicorn(bare_port, args.workers, "bench.bare_view:application",
+                                      BENCH_SCHEMA=schema, DATABASE_URL=settings.DATABASE_URL))
+        servers.append(start_gunicorn(port, args.workers))
         smoke(tenant, port)
-        rates: dict[str, tuple[float, float]] = {}
-        for kind in ("single", "batch"):
-            raw = raw_rate(schema, kind, args.seconds)
-            print(f"{kind}: raw PostgreSQL {raw:,.0f} events/s")
-            service = service_rate(tenant, port, kind, args.seconds)
-            print(f"{kind}: service       {service:,.0f} events/s")
-            rates[kind] = (raw, service)
-        bare = bare_view_rate(schema, tenant, args.workers, args.seconds)
-        print(f"single: bare Django view {bare:,.0f} events/s")
-        report(rates, bare)
+        service: dict[str, float] = {}
+        references: dict[str, tuple[str, float]] = {"batch": ("pgbench", raw)}
+        for scenario in scenarios:
+            ours, bare = Tally(), Tally()
+            for slice_number in range(args.slices):
+                first = slice_number == 0
+                if scenario != "batch":
+                    # The reference runs in slices alternating with the scenario's, so load
+                    # that comes and goes on the machine weighs on both alike.
+                    measure(tenant, bare_port, "single", args.seconds, bare,
+                            rows=lambda: scratch_rows(schema), warm_up=first)
+                measure(tenant, port, scenario, args.seconds, ours, warm_up=first)
+            if scenario != "batch":
+                references[scenario] = ("bare view", bare.rate)
+            service[scenario] = ours.rate
+            print(f"{scenario}: service {ours.rate:,.0f} events/s"
+                  + ("" if scenario == "batch" else f", bare view {bare.rate:,.0f} events/s"))
+        report(service, references)
     finally:
-        if server is not None:
+        for server in servers:
             stop(server)
         cleanup(tenant, schema)
     print(f"cleaned up: agency bench-ingest-{run} and schema {schema}")

@@ -18,18 +18,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
-from django.db import transaction
+from django.db import NotSupportedError, transaction
+from django.db.models.functions import TruncDate
+from psycopg import sql
 
 from campaigns import clock, selectors, status
-from campaigns.models import Cause
-from saas.db import connection
+from campaigns.models import Brand, Campaign, Cause, Period, Spend, SpendTotal
+from saas.db import compose, connection
+from saas.errors import Conflict, InvalidInput
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,24 +61,33 @@ class SpendEvent:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-class UnknownCampaign(Exception):
+class UnknownCampaign(InvalidInput):
     """A campaign id that is not one of this agency's campaigns."""
 
+    def __init__(self) -> None:
+        super().__init__({"campaign": ["Unknown campaign."]})
 
-class EventConflict(Exception):
+
+class EventConflict(Conflict):
     """The event_id was used before with a different body."""
 
     def __init__(self, event_id: str | None, index: int | None = None) -> None:
-        super().__init__(event_id)
+        if index is None:
+            message = "This event_id was already used with a different body."
+        else:
+            message = (f"Event {index}: the event_id {event_id!r} was already used with a "
+                       "different body; nothing of this batch was stored.")
+        super().__init__(message)
         self.event_id = event_id
         self.index = index  # position in a batch
 
 
-class InvalidBatch(Exception):
+class InvalidBatch(InvalidInput):
     """Events that cannot be recorded, by index: nothing of the batch is stored."""
 
     def __init__(self, errors: dict[int, dict[str, list[str]]]) -> None:
-        super().__init__(errors)
+        super().__init__({"events": {str(index): fields
+                                     for index, fields in sorted(errors.items())}})
         self.errors = errors
 
 
@@ -113,20 +127,25 @@ def spend_body(spend_id: int, campaign_id: int, amount: str, occurred_at: str,
     }
 
 
-# ORDER BY before FOR UPDATE: PostgreSQL locks rows in the order it returns them, so every
-# writer takes its brands' locks in id order and two batches cannot deadlock.
-LOCK_SQL = """
-SELECT c.id, b.id, b.timezone, b.daily_budget, b.monthly_budget FROM campaigns_campaign c
-JOIN campaigns_brand b ON b.id = c.brand_id
+# The hot path's statements are prepared (`connection.prepared_cursor()`): planning them each time
+# cost PostgreSQL more than running them. ORDER BY before FOR UPDATE: PostgreSQL locks rows in the
+# order it returns them, so every writer takes its brands' locks in id order and two batches
+# cannot deadlock.
+LOCK_SQL = compose("""
+SELECT c.id, b.id, b.timezone, b.daily_budget, b.monthly_budget FROM {campaign} c
+JOIN {brand} b ON b.id = c.brand_id
 WHERE c.id = ANY(%s::bigint[])
 ORDER BY b.id
 FOR UPDATE OF b
-"""
-# The month of a spend is the month of its local day (clock.local_month), hence date_trunc.
-WRITE_SQL = """
+""", campaign=Campaign, brand=Brand)
+# The insert-and-upsert the ORM has no form for: the events go in unless their event_id is
+# already there (the unique index on event_id decides between concurrent retries), and only
+# the rows inserted are added to the day and month totals (ON CONFLICT on spend_total_key). The
+# month of a spend is the month of its local day (clock.local_month), hence date_trunc.
+WRITE_SQL = compose("""
 WITH inserted AS (
-    INSERT INTO campaigns_spend (campaign_id, amount, occurred_at, local_day, event_id,
-                                 request_hash, response, created_at)
+    INSERT INTO {spend} (campaign_id, amount, occurred_at, local_day, event_id,
+                         request_hash, response, created_at)
     SELECT e.campaign, e.amount, e.occurred_at, e.local_day, e.event_id, e.request_hash,
            CASE WHEN e.remember THEN jsonb_build_object('campaign_status', jsonb_build_object(
                'status', c.status, 'pause_reasons', c.pause_reasons)) END,
@@ -134,29 +153,21 @@ WITH inserted AS (
     FROM jsonb_to_recordset(%s::jsonb) AS e(
         campaign bigint, amount numeric, occurred_at timestamptz, local_day date,
         event_id text, request_hash text, remember boolean)
-    LEFT JOIN campaigns_campaign c ON e.remember AND c.id = e.campaign
+    LEFT JOIN {campaign} c ON e.remember AND c.id = e.campaign
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id, campaign_id, amount, local_day, event_id
 ), totals AS (
-    INSERT INTO campaigns_spendtotal (campaign_id, period, period_start, amount)
-    SELECT campaign_id, 'd', local_day, sum(amount) FROM inserted GROUP BY 1, 3
+    INSERT INTO {total} AS t (campaign_id, period, period_start, amount)
+    SELECT campaign_id, {day}, local_day, sum(amount) FROM inserted GROUP BY 1, 3
     UNION ALL
-    SELECT campaign_id, 'm', date_trunc('month', local_day)::date, sum(amount)
+    SELECT campaign_id, {month}, date_trunc('month', local_day)::date, sum(amount)
     FROM inserted GROUP BY 1, 3
     ON CONFLICT (campaign_id, period, period_start)
-    DO UPDATE SET amount = campaigns_spendtotal.amount + EXCLUDED.amount
+    DO UPDATE SET amount = t.amount + EXCLUDED.amount
 )
 SELECT id, event_id FROM inserted
-"""
-STORED_SQL = """
-SELECT s.event_id, s.request_hash, s.response, s.id, s.campaign_id, s.amount, s.occurred_at
-FROM campaigns_spend s WHERE s.event_id = ANY(%s::text[])
-"""
-STATUSES_SQL = """
-SELECT id, status, pause_reasons FROM campaigns_campaign
-WHERE id = ANY(%s::bigint[]) ORDER BY id
-"""
-REMEMBER_SQL = "UPDATE campaigns_spend SET response = %s::jsonb WHERE id = %s"
+""", spend=Spend, campaign=Campaign, total=SpendTotal,
+    day=sql.Literal(Period.DAY.value), month=sql.Literal(Period.MONTH.value))
 
 
 @dataclass(frozen=True)
@@ -221,19 +232,33 @@ def _write(rows: Sequence[_Row], *, remember: bool = False) -> list[tuple[int, s
         return list(cursor.fetchall())
 
 
-def _stored(event_ids: Sequence[str]) -> dict[str, tuple[Any, ...]]:
-    with connection.cursor() as cursor:
-        cursor.execute(STORED_SQL, [list(event_ids)])
-        return {row[0]: row[1:] for row in cursor.fetchall()}
+def _stored(event_ids: Sequence[str]) -> dict[str, list[Any]]:
+    rows = Spend.objects.filter(event_id__in=event_ids).values_list(
+        "event_id", "request_hash", "response", "id", "campaign_id", "amount", "occurred_at")
+    return {str(event_id): rest for event_id, *rest in rows}
 
 
 def record_spend(event: SpendEvent, *, now: datetime) -> Recorded:
     """Record one spend and decide its brand at `now`; retries of an event_id are answered
     with the first response and counted once."""
+    return _replanned_once(lambda: _record_spend(event, now))
+
+
+def _replanned_once(record: Callable[[], T]) -> T:
+    """`record()`, once more if PostgreSQL refused a prepared statement that a migration made
+    stale: the rollback made psycopg forget them all, and the second run prepares them again
+    (`saas.postgresql_backend.PreparedCursor`)."""
+    try:
+        return record()
+    except NotSupportedError:
+        return record()
+
+
+def _record_spend(event: SpendEvent, now: datetime) -> Recorded:
     with transaction.atomic():
         zones = _lock([event.campaign_id])
         if not zones:
-            raise UnknownCampaign(event.campaign_id)
+            raise UnknownCampaign
         (row,) = _rows([event], zones, now)
         inserted = _write([row], remember=True)
         if not inserted:
@@ -252,18 +277,14 @@ def record_spend(event: SpendEvent, *, now: datetime) -> Recorded:
 
 def _remember(spend_id: int, campaign_status: dict[str, Any]) -> None:
     """Keep the status the first answer of an event_id gave, so a retry gets it back."""
-    with connection.prepared_cursor() as cursor:
-        cursor.execute(REMEMBER_SQL, [json.dumps({"campaign_status": campaign_status}),
-                                      spend_id])
+    Spend.objects.filter(pk=spend_id).update(response={"campaign_status": campaign_status})
 
 
 def _statuses(campaign_ids: Sequence[int]) -> list[dict[str, Any]]:
-    with connection.cursor() as cursor:
-        cursor.execute(STATUSES_SQL, [sorted(set(campaign_ids))])
-        return [
-            {"id": campaign, "status": campaign_status, "pause_reasons": list(reasons)}
-            for campaign, campaign_status, reasons in cursor.fetchall()
-        ]
+    rows = Campaign.objects.filter(pk__in=set(campaign_ids)).order_by("id").values_list(
+        "id", "status", "pause_reasons")
+    return [{"id": campaign, "status": campaign_status, "pause_reasons": list(reasons)}
+            for campaign, campaign_status, reasons in rows]
 
 
 def _replay(event: SpendEvent) -> Recorded:
@@ -297,6 +318,11 @@ def record_batch(events: Sequence[SpendEvent], *, now: datetime) -> BatchRecorde
     ledger as EventConflict naming the index, like the single endpoint's 409.
     """
     unique, duplicates = _without_repeats(events)
+    return _replanned_once(lambda: _record_batch(events, unique, duplicates, now))
+
+
+def _record_batch(events: Sequence[SpendEvent], unique: Sequence[SpendEvent], duplicates: int,
+                  now: datetime) -> BatchRecorded:
     with transaction.atomic():
         zones = _lock([event.campaign_id for event in unique])
         unknown = {
@@ -320,35 +346,27 @@ def record_batch(events: Sequence[SpendEvent], *, now: datetime) -> BatchRecorde
     return BatchRecorded(created=len(inserted), duplicates=duplicates, campaigns=campaigns)
 
 
-BRAND_DATES_SQL = """
-SELECT DISTINCT (s.occurred_at AT TIME ZONE 'UTC')::date FROM campaigns_spend s
-JOIN campaigns_campaign c ON c.id = s.campaign_id
-WHERE c.brand_id = %s
-"""
 # width_bucket finds, by binary search in the sorted day starts, the last day that starts at or
-# before the instant: its local day.
-REKEY_SQL = """
-UPDATE campaigns_spend s
+# before the instant: its local day. The ORM has no form for it.
+REKEY_SQL = compose("""
+UPDATE {spend} s
 SET local_day = (%(days)s::date[])[width_bucket(s.occurred_at, %(starts)s::timestamptz[])]
-FROM campaigns_campaign c
+FROM {campaign} c
 WHERE c.id = s.campaign_id AND c.brand_id = %(brand)s
   AND s.local_day <> (%(days)s::date[])[width_bucket(s.occurred_at, %(starts)s::timestamptz[])]
-"""
-CLEAR_TOTALS_SQL = """
-DELETE FROM campaigns_spendtotal t USING campaigns_campaign c
-WHERE c.id = t.campaign_id AND c.brand_id = %s
-"""
-# The totals again from the ledger, as WRITE_SQL keys them: local day, and its month.
-REBUILD_TOTALS_SQL = """
-INSERT INTO campaigns_spendtotal (campaign_id, period, period_start, amount)
-SELECT s.campaign_id, 'd', s.local_day, sum(s.amount)
-FROM campaigns_spend s JOIN campaigns_campaign c ON c.id = s.campaign_id
+""", spend=Spend, campaign=Campaign)
+# The totals again from the ledger, grouped as WRITE_SQL keys them: local day, and its month.
+REBUILD_TOTALS_SQL = compose("""
+INSERT INTO {total} (campaign_id, period, period_start, amount)
+SELECT s.campaign_id, {day}, s.local_day, sum(s.amount)
+FROM {spend} s JOIN {campaign} c ON c.id = s.campaign_id
 WHERE c.brand_id = %(brand)s GROUP BY 1, 3
 UNION ALL
-SELECT s.campaign_id, 'm', date_trunc('month', s.local_day)::date, sum(s.amount)
-FROM campaigns_spend s JOIN campaigns_campaign c ON c.id = s.campaign_id
+SELECT s.campaign_id, {month}, date_trunc('month', s.local_day)::date, sum(s.amount)
+FROM {spend} s JOIN {campaign} c ON c.id = s.campaign_id
 WHERE c.brand_id = %(brand)s GROUP BY 1, 3
-"""
+""", total=SpendTotal, spend=Spend, campaign=Campaign,
+    day=sql.Literal(Period.DAY.value), month=sql.Literal(Period.MONTH.value))
 
 
 def rekey_brand(brand_id: int, zone_name: str) -> None:
@@ -361,14 +379,15 @@ def rekey_brand(brand_id: int, zone_name: str) -> None:
     gives those days' first instants, and PostgreSQL finds each event's day among them.
     """
     zone = selectors.zone(zone_name)
+    brand_spend = Spend.objects.filter(campaign__brand_id=brand_id)
+    utc_dates = (brand_spend.order_by().annotate(utc_date=TruncDate("occurred_at", tzinfo=UTC))
+                 .values_list("utc_date", flat=True).distinct())
+    days = sorted({day + timedelta(days=shift) for day in utc_dates for shift in (-1, 0, 1)})
     with connection.cursor() as cursor:
-        cursor.execute(BRAND_DATES_SQL, [brand_id])
-        days = sorted({day + timedelta(days=shift) for (day,) in cursor.fetchall()
-                       for shift in (-1, 0, 1)})
         if days:
             starts = [clock.day_start(day, zone) for day in days]
             cursor.execute(REKEY_SQL, {"days": days, "starts": starts, "brand": brand_id})
-        cursor.execute(CLEAR_TOTALS_SQL, [brand_id])
+        SpendTotal.objects.filter(campaign__brand_id=brand_id).delete()
         cursor.execute(REBUILD_TOTALS_SQL, {"brand": brand_id})
 
 

@@ -14,14 +14,23 @@ from audit.log import Actor, changes_between, record
 from audit.models import Action, ObjectType
 from campaigns import clock, ledger, status
 from campaigns.models import Brand, Campaign, Cause, ScheduleWindow, Spend
+from saas.errors import Conflict, InvalidInput
 
 # The fields the audit log follows: the API's own, as the models name them.
 BRAND_FIELDS = ("name", "timezone", "currency", "daily_budget", "monthly_budget")
 CAMPAIGN_FIELDS = ("brand", "name", "daily_budget", "monthly_budget", "dayparting")
 
 
-class HasSpend(Exception):
+class HasSpend(Conflict):
     """Deleting this would lose recorded spend: the ledger is never lost."""
+
+
+class BrandIsFixed(InvalidInput):
+    """A campaign stays with the brand it was made for: its spend is in that brand's zone and
+    under that brand's caps."""
+
+    def __init__(self) -> None:
+        super().__init__({"brand": ["A campaign cannot move to another brand."]})
 
 
 def fields_of(obj: Any, names: Sequence[str]) -> dict[str, Any]:
@@ -79,7 +88,13 @@ def create_campaign(data: dict[str, Any], *, actor: Actor, now: datetime) -> Cam
 
 def update_campaign(campaign: Campaign, data: dict[str, Any], *, actor: Actor,
                     now: datetime) -> Campaign:
-    data = {k: v for k, v in data.items() if k != "brand"}
+    """Edit the given fields and decide the brand again. Naming the campaign's own brand is no
+    change; another brand is refused (BrandIsFixed)."""
+    data = dict(data)
+    if "brand" in data:
+        brand = data.pop("brand")
+        if getattr(brand, "pk", brand) != campaign.brand_id:
+            raise BrandIsFixed
     with transaction.atomic():
         brands = status.lock_brands([campaign.brand_id])
         before = fields_of(Campaign.objects.get(pk=campaign.pk), CAMPAIGN_FIELDS)

@@ -2,14 +2,16 @@
 
 Decisions are serialised per brand: `decide` locks the brands' rows before it reads the spend
 sums, so a spend and a job (or two spends) deciding the same brand never act on stale sums. The
-write itself is one statement that compares with the row as locked, so it writes a history row
-only when the reasons change, and two transactions deciding the same campaign give one
-transition, not two. `manual` comes from the row's own switch at write time: the system can
-neither set nor clear it.
+decision is taken here, in Python: the reasons are the rules' (`manual` among them, read from
+the user's own switch under the brand lock, which every switch also takes), and the status
+follows from them (`status_for`). The write only stores the values it is given, in one statement
+that compares them with the row as it locks it: it writes a history row only when the reasons
+change, and two transactions deciding the same campaign give one transition, not two.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +19,9 @@ from datetime import datetime
 from django.db import transaction
 
 from campaigns import rules, selectors
-from campaigns.models import Status
-from saas.db import connection
+from campaigns.models import Campaign, Status, StatusChange
+from saas.db import compose, connection
 
-MANUAL = "manual"
 ACTIVE, PAUSED = Status.ACTIVE.value, Status.PAUSED.value
 
 
@@ -32,35 +33,36 @@ class Transition:
     reasons: list[str]
 
 
-APPLY_SQL = """
+def status_for(reasons: Sequence[str]) -> str:
+    """A campaign is paused exactly when something stops it."""
+    return PAUSED if reasons else ACTIVE
+
+
+# The ORM has no form for "update where the locked row differs, and keep a history row of each
+# change" in one statement. FOR UPDATE waits for a concurrent decider and then sees the row as
+# it left it, so the comparison is with what is stored, not with what was read.
+APPLY_SQL = compose("""
 WITH decided AS (
-    SELECT * FROM unnest(%(ids)s::bigint[], %(reasons)s::text[]) AS d(id, reasons_csv)
+    SELECT * FROM jsonb_to_recordset(%(decided)s::jsonb) AS d(id bigint, status text,
+                                                              reasons text[])
 ), locked AS (
-    SELECT c.id, c.status, c.pause_reasons, c.manual_paused
-    FROM campaigns_campaign c JOIN decided d ON d.id = c.id
+    SELECT c.id, c.status, c.pause_reasons
+    FROM {campaign} c JOIN decided d ON d.id = c.id
     ORDER BY c.id
     FOR UPDATE OF c
-), target AS (
-    SELECT l.id, l.status AS old_status, l.pause_reasons AS old_reasons,
-           (CASE WHEN l.manual_paused THEN ARRAY['manual'] ELSE ARRAY[]::text[] END)
-           || coalesce(string_to_array(nullif(d.reasons_csv, ''), ','), ARRAY[]::text[])
-           AS new_reasons
-    FROM locked l JOIN decided d ON d.id = l.id
 ), changed AS (
-    UPDATE campaigns_campaign c
-    SET pause_reasons = t.new_reasons::varchar(32)[],
-        status = CASE WHEN cardinality(t.new_reasons) > 0 THEN 'paused' ELSE 'active' END,
-        status_changed_at = %(at)s
-    FROM target t
-    WHERE c.id = t.id AND t.old_reasons::text[] IS DISTINCT FROM t.new_reasons
-    RETURNING c.id, t.old_status, c.status, c.pause_reasons
+    UPDATE {campaign} c
+    SET status = d.status, pause_reasons = d.reasons::varchar(32)[], status_changed_at = %(at)s
+    FROM locked l JOIN decided d ON d.id = l.id
+    WHERE c.id = l.id AND l.pause_reasons::text[] IS DISTINCT FROM d.reasons
+    RETURNING c.id, l.status AS from_status
 ), history AS (
-    INSERT INTO campaigns_statuschange (campaign_id, at, from_status, to_status, reasons, cause)
-    SELECT id, %(at)s, old_status, status, pause_reasons, %(cause)s FROM changed
+    INSERT INTO {history} (campaign_id, at, from_status, to_status, reasons, cause)
+    SELECT ch.id, %(at)s, ch.from_status, d.status, d.reasons::varchar(32)[], %(cause)s
+    FROM changed ch JOIN decided d ON d.id = ch.id
 )
-SELECT t.id, t.old_status, t.new_reasons, ch.id IS NOT NULL
-FROM target t LEFT JOIN changed ch ON ch.id = t.id
-"""
+SELECT id, from_status FROM changed
+""", campaign=Campaign, history=StatusChange)
 
 
 @dataclass(frozen=True)
@@ -78,23 +80,25 @@ class Decision:
 def apply(
     evaluations: Mapping[int, rules.Evaluation], *, at: datetime, cause: str
 ) -> Decision:
-    """Store the evaluations' reasons (with the row's own `manual`); one statement in all."""
+    """Store each evaluation's reasons and the status they give; one statement in all."""
     if not evaluations:
         return Decision([], {})
-    ids = sorted(evaluations)
-    reasons = [
-        ",".join(r for r in evaluations[i].ordered_reasons() if r != MANUAL) for i in ids
-    ]
+    decided = {campaign_id: evaluation.ordered_reasons()
+               for campaign_id, evaluation in sorted(evaluations.items())}
+    stored = {campaign_id: StoredStatus(status_for(reasons), reasons)
+              for campaign_id, reasons in decided.items()}
+    document = json.dumps([{"id": campaign_id, "status": state.status,
+                            "reasons": state.pause_reasons}
+                           for campaign_id, state in stored.items()])
     with connection.cursor() as cursor:
-        cursor.execute(APPLY_SQL, {"ids": ids, "reasons": reasons, "at": at, "cause": cause})
-        rows = cursor.fetchall()
-    transitions, stored = [], {}
-    for campaign_id, old_status, new_reasons, changed in rows:
-        new_status = PAUSED if new_reasons else ACTIVE
-        stored[campaign_id] = StoredStatus(new_status, list(new_reasons))
-        if changed:
-            transitions.append(Transition(campaign_id, old_status, new_status, list(new_reasons)))
-    return Decision(sorted(transitions, key=lambda t: t.campaign_id), stored)
+        cursor.execute(APPLY_SQL, {"decided": document, "at": at, "cause": cause})
+        changed = sorted(cursor.fetchall())
+    transitions = [
+        Transition(campaign_id, from_status, stored[campaign_id].status,
+                   stored[campaign_id].pause_reasons)
+        for campaign_id, from_status in changed
+    ]
+    return Decision(transitions, stored)
 
 
 def lock_brands(brand_ids: Iterable[int] | None) -> list[selectors.BrandRow]:
@@ -129,5 +133,5 @@ def decide_brands(
     for campaign_id, state in current.campaigns.items():
         if campaign_id not in decision.stored:
             reasons = state.stored_reasons
-            decision.stored[campaign_id] = StoredStatus(PAUSED if reasons else ACTIVE, reasons)
+            decision.stored[campaign_id] = StoredStatus(status_for(reasons), reasons)
     return decision

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import JSONParser
-from rest_framework.response import Response
+from rest_framework.renderers import JSONRenderer
 
-from saas.errors import error_body
-from saas.ratelimit import RateLimited
+from saas.errors import (
+    Conflict,
+    NotAcceptable,
+    UnsupportedMediaType,
+    as_api_error,
+    error_response,
+)
+
+JSON = "application/json"
+ANY_JSON = frozenset(["*/*", JSON, "application/*", ""])
+
+# Conflict lives in saas.errors with the other API errors; it is still importable from here.
+__all__ = ["Conflict", "DecimalJSONParser", "Pagination", "exception_handler", "json_response",
+           "read_json", "require_json_answer"]
 
 
 def _reject_constant(name: str) -> Any:
@@ -47,51 +59,44 @@ class DecimalJSONParser(JSONParser):
             raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from exc
 
 
-def _first_message(detail: Any) -> str:
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            return f"{key}: {_first_message(value)}"
-    if isinstance(detail, list) and detail:
-        return _first_message(detail[0])
-    return str(detail)
+def require_json_answer(request: HttpRequest) -> None:
+    """406 unless the client accepts JSON, as DRF's negotiation answers its views."""
+    if request.META.get("HTTP_ACCEPT", "*/*") in ANY_JSON:
+        return  # what clients send, decided without parsing every header
+    if not request.accepts(JSON):
+        raise NotAcceptable("Could not satisfy the request Accept header.")
 
 
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF errors as `{"error", "message", "fields"}`; validation names the offending fields."""
-    if isinstance(exc, RateLimited):
-        exc = exceptions.Throttled(wait=exc.quota.retry_after)
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
-    if not isinstance(exc, exceptions.APIException):
-        return None
-    headers: dict[str, str] = {}
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header  # type: ignore[attr-defined]
-    if getattr(exc, "wait", None):
-        headers["Retry-After"] = str(exc.wait)  # type: ignore[attr-defined]
-    if isinstance(exc, exceptions.ValidationError):
-        detail = exc.detail
-        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
-        body = error_body(
-            f"Invalid input. {_first_message(fields)}", "validation_error", fields
-        )
-    else:
-        codes = exc.get_codes()
-        body = error_body(str(exc.detail), codes if isinstance(codes, str) else exc.default_code)
+def read_json(request: HttpRequest, parser: DecimalJSONParser) -> Any:
+    """The body of a view that is not DRF's, read as DRF's parsers read theirs: 415 unless it is
+    JSON, in the charset it names (UTF-8 by default); 400 when it does not parse. No body at
+    all reads as `{}`, as DRF reads it."""
+    if not request.body:
+        return {}
+    if request.content_type != JSON:
+        raise UnsupportedMediaType(f'Unsupported media type "{request.content_type}" in request.')
+    encoding = request.encoding or settings.DEFAULT_CHARSET
+    return parser.parse(io.BytesIO(request.body), JSON, {"encoding": encoding})
+
+
+def json_response(data: Any, *, status: int = 200) -> HttpResponse:
+    """`data` as DRF's JSONRenderer writes it (compact, UTF-8, decimals as text), with its
+    length, as CommonMiddleware gives DRF's responses."""
+    content = JSONRenderer().render(data)
+    response = HttpResponse(content, status=status, content_type=JSON)
+    response["Content-Length"] = str(len(content))
+    return response
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> HttpResponse | None:
+    """DRF's exception handler: every error a view raises, rendered by `saas.errors`."""
+    error = as_api_error(exc)
+    if error is None:
+        return None  # a bug: DRF re-raises it and ApiErrorMiddleware answers the JSON 500
     from rest_framework.views import set_rollback  # imported late: DRF settings import us
 
     set_rollback()
-    return Response(body, status=exc.status_code, headers=headers)
-
-
-class Conflict(exceptions.APIException):
-    """409: the request contradicts what is stored (a taken slug, spend that must stay)."""
-
-    status_code = 409
-    default_detail = "Conflict."
-    default_code = "conflict"
+    return error_response(error)
 
 
 class Pagination(PageNumberPagination):

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from saas.errors import error_body, known_error_response, server_error_response
+from saas.errors import ServerError, as_api_error, error_response, status_error
 from saas.health import health_response
 
 logger = logging.getLogger(__name__)
-# Where the HTTP phrase is not the code the API uses for it elsewhere.
-STATUS_CODES = {500: "server_error", 503: "service_unavailable"}
 
 
 class HealthCheckMiddleware:
@@ -34,9 +30,20 @@ class HealthCheckMiddleware:
         return self.get_response(request)
 
 
+def api_exception_response(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The answer to what an API view raised: its `ApiError`, or a logged JSON 500 (a bug)."""
+    error = as_api_error(exception)
+    if error is None:
+        logger.error("Unhandled error on %s %s", request.method, request.path,
+                     exc_info=exception)
+        error = ServerError()
+    return error_response(error)
+
+
 class ApiErrorMiddleware:
-    """Every error under `/api/` is JSON, including Django's own 404, 405 and 500 pages, and
-    no answer under `/api/` is cached."""
+    """Every error under `/api/` is JSON: what a view raises that DRF does not render (the spend
+    view is not DRF's), and Django's own 404, 405 and 500 pages. Rendered by `saas.errors`, as
+    DRF's exception handler renders the rest. No answer under `/api/` is cached."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -57,21 +64,11 @@ class ApiErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith("/api/"):
             return None
-        known = known_error_response(exception)
-        if known is not None:
-            return known
-        logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return server_error_response()
+        return api_exception_response(request, exception)
 
     @staticmethod
     def _as_json(response: HttpResponse) -> HttpResponse:
-        phrase = HTTPStatus(response.status_code).phrase
-        code = STATUS_CODES.get(response.status_code) or phrase.lower().replace(" ", "_")
-        replacement = HttpResponse(
-            json.dumps(error_body(f"{phrase}.", code)),
-            status=response.status_code,
-            content_type="application/json",
-        )
+        replacement = error_response(status_error(response.status_code))
         for header in ("Allow", "WWW-Authenticate", "Retry-After"):
             if header in response:
                 replacement[header] = response[header]

@@ -24,6 +24,8 @@ import redis
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from saas.errors import TooManyRequests
+
 PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 RATE_PATTERN = re.compile(r"^\s*([0-9]+)\s*/\s*(second|minute|hour|day)\s*$")
 KEY_PREFIX = "ratelimit:"
@@ -91,11 +93,12 @@ class Quota:
     retry_after: int  # seconds until a refused request would be allowed; 0 when allowed
 
 
-class RateLimited(Exception):
+class RateLimited(TooManyRequests):
     """Past the rate: answered 429 with Retry-After, and nothing is done."""
 
-    def __init__(self, quota: Quota) -> None:
-        super().__init__(f"Too many requests; try again in {quota.retry_after} s.")
+    def __init__(self, quota: Quota, message: str | None = None) -> None:
+        super().__init__(message or f"Too many requests; try again in {quota.retry_after} s.",
+                         retry_after=quota.retry_after)
         self.quota = quota
 
 

@@ -99,6 +99,11 @@ MIDDLEWARE = [
     # Outside the tenant lookup, so an unknown host's 404 under /api/ is JSON too.
     "saas.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantMiddleware",
+    # The spend middleware answers POST /api/v1/spend itself, after everything above (which
+    # applies to every request, spend included: headers, health, the per-token rate limit,
+    # JSON errors, tenancy and the token). The middleware below serves browsers (static files,
+    # sessions, CSRF, users, messages, sign-in lockout); its cost is a large share of a spend's.
+    "campaigns.api.middleware.SpendMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -240,6 +245,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "saas.openapi.paths_without_trailing_slash",
+        "campaigns.api.schema.add_spend_operation",
     ],
 }
 

@@ -43,10 +43,9 @@ class TokenRateLimitMiddleware:
             return self.get_response(request)
         quota = self.leases.take(caller_key(request.META), self.rate)
         if quota is not None and not quota.allowed:
-            response: HttpResponse = error_response(
-                429, f"Too many requests: this token may make {self.rate.count} a "
-                     f"{_period_name(self.rate.period)}. Try again in {quota.retry_after} s.",
-                "throttled", retry_after=quota.retry_after)
+            response = error_response(ratelimit.RateLimited(
+                quota, f"Too many requests: this token may make {self.rate.count} a "
+                       f"{_period_name(self.rate.period)}. Try again in {quota.retry_after} s."))
         else:
             response = self.get_response(request)
         if quota is not None:

@@ -6,9 +6,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tenants import views as tenant_pages
-from tenants.admin import guard_public_only_models
-
-guard_public_only_models()
 
 urlpatterns = [
     path("", tenant_pages.landing, name="landing"),

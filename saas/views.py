@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import sys
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
-from saas.errors import known_error_response, server_error_response
+from saas.errors import ServerError, as_api_error, error_response
 
 UNAVAILABLE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>Temporarily unavailable</title></head><body>
@@ -19,12 +20,12 @@ again in a few seconds.</p></body></html>"""
 def server_error(request: HttpRequest) -> HttpResponse:
     """`handler500`: Django calls it while handling the exception, so `sys.exc_info()` has it."""
     exception = sys.exc_info()[1]
-    known = known_error_response(exception) if exception is not None else None
+    error = as_api_error(exception) if isinstance(exception, Exception) else None
     if request.path.startswith("/api/"):
-        return known or server_error_response()
-    if known is not None and known.status_code == 503:
+        return error_response(error or ServerError())
+    if error is not None and error.status == 503:
         page = HttpResponse(UNAVAILABLE_PAGE, status=503)
-        page["Retry-After"] = known["Retry-After"]
+        page["Retry-After"] = error.headers["Retry-After"]
         return page
     return defaults.server_error(request)
 
@@ -32,8 +33,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     """`handler400`: a body over DATA_UPLOAD_MAX_MEMORY_SIZE (read by the CSRF check of a form
     post, say) is a 413, not a 400."""
-    known = known_error_response(exception)
-    if known is not None:
-        return known if request.path.startswith("/api/") else HttpResponse(
-            "Request body too large.", status=known.status_code, content_type="text/plain")
+    if isinstance(exception, RequestDataTooBig):
+        error = as_api_error(exception)
+        assert error is not None
+        return error_response(error) if request.path.startswith("/api/") else HttpResponse(
+            "Request body too large.", status=error.status, content_type="text/plain")
     return defaults.bad_request(request, exception)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
+from django_celery_beat import admin as beat_admin
+from django_celery_beat import models as beat
 from django_tenants.admin import TenantAdminMixin
 
 from saas.db import connection
@@ -124,21 +125,37 @@ class ApiTokenAdmin(PublicHostOnlyAdmin):
         return False  # a token's plaintext must reach its owner: create tokens through the API
 
 
-def guard_public_only_models(site: admin.AdminSite = admin.site) -> None:
-    """Make every registered model whose table exists only in the public schema (the agency
-    registry, django-celery-beat's schedule, ...) visible only on the public host.
+# django-celery-beat's schedule, like the registry above, lives only in the public schema, which is
+# on every agency's search path: its admins are registered again, visible only on the public
+# host (an agency's superuser deleting the dispatcher would stop every agency's jobs). Every
+# other shared app's models are tenant apps too, each agency with its own tables. A test
+# (tests/tenants/test_admin_and_pages.py) fails if a public-only model's admin is not guarded.
+class PeriodicTaskAdmin(PublicHostOnlyAdmin, beat_admin.PeriodicTaskAdmin):
+    pass
 
-    Those tables are on every agency's search path, so an agency's superuser would otherwise
-    read and change platform data (deleting the beat schedule stops every agency's jobs).
-    Called where the admin's URLs are mounted, once every app has registered its models.
-    """
-    tenant_labels = {
-        config.label for config in apps.get_app_configs() if config.name in settings.TENANT_APPS
-    }
-    for model, model_admin in list(site._registry.items()):
-        if model._meta.app_label in tenant_labels or isinstance(model_admin, PublicHostOnlyAdmin):
-            continue
-        guarded = type(f"PublicOnly{type(model_admin).__name__}",
-                       (PublicHostOnlyAdmin, type(model_admin)), {})
-        site.unregister(model)
-        site.register(model, guarded)
+
+class ClockedScheduleAdmin(PublicHostOnlyAdmin, beat_admin.ClockedScheduleAdmin):
+    pass
+
+
+class CrontabScheduleAdmin(PublicHostOnlyAdmin, beat_admin.CrontabScheduleAdmin):
+    pass
+
+
+class SolarScheduleAdmin(PublicHostOnlyAdmin, beat_admin.SolarScheduleAdmin):
+    pass
+
+
+class IntervalScheduleAdmin(PublicHostOnlyAdmin, beat_admin.IntervalScheduleAdmin):
+    pass
+
+
+for model, model_admin in (
+    (beat.PeriodicTask, PeriodicTaskAdmin),
+    (beat.ClockedSchedule, ClockedScheduleAdmin),
+    (beat.CrontabSchedule, CrontabScheduleAdmin),
+    (beat.SolarSchedule, SolarScheduleAdmin),
+    (beat.IntervalSchedule, IntervalScheduleAdmin),
+):
+    admin.site.unregister(model)  # registered by django_celery_beat.admin, imported above
+    admin.site.register(model, model_admin)

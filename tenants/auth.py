@@ -1,8 +1,10 @@
 """Bearer-token authentication for the API, and the scope check.
 
-The token alone names its agency: it is looked up in the public schema. On the public host the
-request then switches the connection to that agency's schema; on an agency's host the token must
-belong to that agency.
+The token alone names its agency. `TenantMiddleware` looks up the request's host and the token it
+presents together, in one query (`tenancy_for`), before any view runs; on the public host the
+request then runs in the token's agency. `authenticate` gives the API's verdict on that lookup,
+for DRF's `TokenAuthentication` and for the spend view alike: the token, or a 401 saying why not.
+Tokens are never cached: a revoked token fails on every worker at once.
 """
 
 from __future__ import annotations
@@ -12,31 +14,32 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from saas.db import connection
-from tenants.models import Agency, ApiToken
+from saas.db import compose, connection, table
+from saas.errors import Forbidden, Unauthenticated
+from tenants.models import Agency, ApiToken, Domain
 from tenants.tokens import hash_secret, looks_like_token
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-TOKEN_SQL = """
-SELECT t.id, t.name, t.scopes, t.last_used_at, a.id, a.schema_name, a.name, a.slug, a.created_at
-FROM public.tenants_apitoken t JOIN public.tenants_agency a ON a.id = t.agency_id
-WHERE t.secret_hash = %s AND t.revoked_at IS NULL
-"""
-# The same token, only where the host is its own agency's: the fast spend path's one lookup for
-# both the tenant and the principal.
-TOKEN_ON_HOST_SQL = """
-SELECT t.id, t.name, t.scopes, t.last_used_at, a.id, a.schema_name, a.name, a.slug, a.created_at
-FROM public.tenants_domain d
-JOIN public.tenants_agency a ON a.id = d.tenant_id
-JOIN public.tenants_apitoken t ON t.agency_id = a.id
-WHERE d.domain = %s AND t.secret_hash = %s AND t.revoked_at IS NULL
-"""
+PUBLIC = settings.PUBLIC_SCHEMA_NAME
+# Every API request runs it, so it is prepared; the tables are named with their schema, so it
+# needs no `SET search_path` to public first. A request without a token binds NULL: no token row.
+TENANCY_SQL = compose("""
+SELECT h.id, h.schema_name, h.name, h.slug, h.created_at,
+       t.id, t.name, t.scopes, t.last_used_at, a.id, a.schema_name, a.name, a.slug,
+       a.created_at
+FROM {domain} d
+JOIN {agency} h ON h.id = d.tenant_id
+LEFT JOIN ({token} t JOIN {agency} a ON a.id = t.agency_id)
+    ON t.secret_hash = %s AND t.revoked_at IS NULL
+WHERE d.domain = %s
+""", domain=table(Domain, schema=PUBLIC), agency=table(Agency, schema=PUBLIC),
+    token=table(ApiToken, schema=PUBLIC))
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,83 @@ class FoundToken:
     scopes: frozenset[str]
     last_used_at: datetime | None
     agency: Agency
+
+
+@dataclass(frozen=True)
+class Tenancy:
+    """What the request's host and bearer token name."""
+
+    host: Agency  # the host's agency: the public tenant on the public host
+    token: FoundToken | None  # the live token the request presents, whichever agency's it is
+
+    @property
+    def agency(self) -> Agency:
+        """The agency the request acts in: on the public host a live token names it."""
+        if self.token is not None and self.host.schema_name == PUBLIC:
+            return self.token.agency
+        return self.host
+
+
+def bearer_secret(request: HttpRequest) -> str | None:
+    """The token of a well-formed `Authorization: Bearer <token>` header, else None."""
+    keyword, _, value = request.META.get("HTTP_AUTHORIZATION", "").strip().partition(" ")
+    value = value.strip()
+    return value if keyword.lower() == "bearer" and looks_like_token(value) else None
+
+
+def tenancy_for(hostname: str, secret: str | None) -> Tenancy | None:
+    """The host's agency and the live token `secret` (if any): one query. None: no such host."""
+    secret_hash = hash_secret(secret) if secret else None
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(TENANCY_SQL, [secret_hash, hostname])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    host = _agency(*row[:5])
+    token_id, token_name, scopes, last_used_at, *token_agency = row[5:]
+    if token_id is None:
+        return Tenancy(host, None)
+    agency = host if token_agency[0] == host.pk else _agency(*token_agency)
+    return Tenancy(host, FoundToken(token_id, token_name, frozenset(scopes), last_used_at,
+                                    agency))
+
+
+def _agency(agency_id: int, schema_name: str, name: str, slug: str,
+            created_at: datetime) -> Agency:
+    return Agency(id=agency_id, schema_name=schema_name, name=name, slug=slug,
+                  created_at=created_at)
+
+
+def authenticate(request: HttpRequest) -> FoundToken | None:
+    """The request's token (None when it sends no Authorization header), as `TenantMiddleware`
+    found it; a 401 when it is malformed, unknown, revoked or another agency's host's."""
+    if not request.META.get("HTTP_AUTHORIZATION", "").strip():
+        return None
+    if bearer_secret(request) is None:
+        raise Unauthenticated("Malformed Authorization header: use Bearer <token>.")
+    tenancy: Tenancy = request.tenancy  # type: ignore[attr-defined]  # set by TenantMiddleware
+    if tenancy.token is None:
+        raise Unauthenticated("Invalid or revoked token.")
+    if tenancy.agency.pk != tenancy.token.agency.pk:
+        raise Unauthenticated("This token belongs to another agency's host.")
+    touch(tenancy.token)
+    return tenancy.token
+
+
+def touch(token: FoundToken) -> None:
+    """Record use at most once a minute, so reads do not each become a write."""
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.id).update(last_used_at=now)
+
+
+def require_scope(token: FoundToken | None, scope: str) -> FoundToken:
+    """The token, if it has `scope`: else 401 without a token, 403 with one."""
+    if token is None:
+        raise Unauthenticated(code="not_authenticated")
+    if scope not in token.scopes:
+        raise Forbidden(HasTokenScope.message)
+    return token
 
 
 @dataclass(frozen=True)
@@ -62,68 +142,16 @@ class TokenUser:
 
 
 class TokenAuthentication(BaseAuthentication):
-    keyword = "Bearer"
+    """DRF's view of `authenticate`."""
 
     def authenticate(self, request: Request) -> tuple[TokenUser, FoundToken] | None:
-        header = get_authorization_header(request).decode("latin-1").strip()
-        if not header:
+        token = authenticate(request._request)
+        if token is None:
             return None
-        keyword, _, value = header.partition(" ")
-        if keyword.lower() != "bearer" or not looks_like_token(value.strip()):
-            raise exceptions.AuthenticationFailed(
-                "Malformed Authorization header: use Bearer <token>."
-            )
-        token = self._find(value.strip())
-        self._check_host(request, token.agency)
-        touch(token)
-        if connection.schema_name != token.agency.schema_name:
-            connection.set_tenant(token.agency)
-        request._request.tenant = token.agency  # type: ignore[attr-defined]
         return TokenUser(token.id, token.agency, token.scopes, token.name), token
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="api"'
-
-    @staticmethod
-    def _find(plaintext: str) -> FoundToken:
-        """One indexed query, never cached: a revoked token fails on every worker at once."""
-        with connection.cursor() as cursor:
-            cursor.execute(TOKEN_SQL, [hash_secret(plaintext)])
-            row = cursor.fetchone()
-        if row is None:
-            raise exceptions.AuthenticationFailed("Invalid or revoked token.")
-        return _found_token(row)
-
-    @staticmethod
-    def _check_host(request: Request, agency: Agency) -> None:
-        host_tenant = getattr(request._request, "tenant", None)
-        if host_tenant is None or host_tenant.schema_name == settings.PUBLIC_SCHEMA_NAME:
-            return
-        if host_tenant.pk != agency.pk:
-            raise exceptions.AuthenticationFailed("This token belongs to another agency's host.")
-
-
-def token_on_host(hostname: str, plaintext: str) -> FoundToken | None:
-    """The live token `plaintext` if it belongs to the agency of `hostname`: one query."""
-    with connection.prepared_cursor() as cursor:
-        cursor.execute(TOKEN_ON_HOST_SQL, [hostname, hash_secret(plaintext)])
-        row = cursor.fetchone()
-    return None if row is None else _found_token(row)
-
-
-def _found_token(row: tuple[Any, ...]) -> FoundToken:
-    (token_id, token_name, scopes, last_used_at, agency_id, schema_name, name, slug,
-     created_at) = row
-    agency = Agency(id=agency_id, schema_name=schema_name, name=name, slug=slug,
-                    created_at=created_at)
-    return FoundToken(token_id, token_name, frozenset(scopes), last_used_at, agency)
-
-
-def touch(token: FoundToken) -> None:
-    """Record use at most once a minute, so reads do not each become a write."""
-    now = timezone.now()
-    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
-        ApiToken.objects.filter(pk=token.id).update(last_used_at=now)
 
 
 def required_scope(request: Request, view: Any) -> str:
@@ -137,9 +165,6 @@ class HasTokenScope(BasePermission):
     message = "This token's scopes do not allow this call."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        if not isinstance(user, TokenUser):
-            raise exceptions.NotAuthenticated(
-                "Authentication required: Authorization: Bearer <token>."
-            )
-        return required_scope(request, view) in user.scopes
+        token = request.auth if isinstance(request.user, TokenUser) else None
+        require_scope(token, required_scope(request, view))
+        return True

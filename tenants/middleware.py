@@ -1,4 +1,10 @@
-"""Tenant resolution by host, in one query and without switching schemas to do it."""
+"""The request's tenant, from its host and, under `/api/`, its bearer token: one query.
+
+On an agency's host the request runs in that agency's schema. On the public host an API call
+with a live token runs in the token's agency (the contract: the token alone names its tenant);
+everything else there runs in public. Whether the token may act here is the API's to say
+(`tenants.auth.authenticate`); this only reads it once, with the host.
+"""
 
 from __future__ import annotations
 
@@ -8,30 +14,15 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import remove_www
 
 from saas.db import connection
+from tenants.auth import bearer_secret, tenancy_for
 from tenants.models import Agency
 
-# Schema-qualified, so the lookup needs no `SET search_path` to public first.
-AGENCY_BY_HOST_SQL = """
-SELECT a.id, a.schema_name, a.name, a.slug, a.created_at
-FROM public.tenants_domain d JOIN public.tenants_agency a ON a.id = d.tenant_id
-WHERE d.domain = %s
-"""
-
-
-def agency_for_host(hostname: str) -> Agency | None:
-    with connection.cursor() as cursor:
-        cursor.execute(AGENCY_BY_HOST_SQL, [hostname])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    agency_id, schema_name, name, slug, created_at = row
-    return Agency(id=agency_id, schema_name=schema_name, name=name, slug=slug,
-                  created_at=created_at)
+API_PREFIX = "/api/"
 
 
 class TenantMiddleware(TenantMainMiddleware):
-    """django-tenants' middleware with a cheaper lookup: its own switches to public and back
-    cost two `SET search_path` round trips on every request."""
+    """django-tenants' middleware with one lookup for the host and the token: its own switches
+    to public and back cost two `SET search_path` round trips on every request."""
 
     @staticmethod
     def hostname_from_request(request: HttpRequest) -> str:
@@ -43,12 +34,22 @@ class TenantMiddleware(TenantMainMiddleware):
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
             return HttpResponseNotFound()
-        agency = agency_for_host(hostname)
-        if agency is None:
+        secret = bearer_secret(request) if request.path_info.startswith(API_PREFIX) else None
+        tenancy = tenancy_for(hostname, secret)
+        if tenancy is None:
             connection.set_schema_to_public()
             return self.no_tenant_found(request, hostname)
-        agency.domain_url = hostname
-        request.tenant = agency  # type: ignore[attr-defined]
-        connection.set_tenant(agency)
+        tenancy.host.domain_url = hostname
+        request.tenant = tenancy.host  # type: ignore[attr-defined]  # routes by host
+        request.tenancy = tenancy  # type: ignore[attr-defined]
+        use_schema_of(tenancy.agency)
         self.setup_url_routing(request)
         return None
+
+
+def use_schema_of(agency: Agency) -> None:
+    """Switch the connection to the agency's schema unless it is there already: `set_tenant`
+    forgets the search_path it set, so a worker serving the same agency again would pay a
+    `SET search_path` on every request (TENANT_LIMIT_SET_CALLS sets it once per switch)."""
+    if connection.tenant != agency:
+        connection.set_tenant(agency)

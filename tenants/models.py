@@ -9,10 +9,10 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, models
 from django_tenants.models import DomainMixin, TenantMixin
-from django_tenants.postgresql_backend.base import _check_schema_name
 from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
 from saas.db import connection
+from tenants.tenancy import check_schema_name
 
 SCOPES = ("read", "write", "spend:write")
 
@@ -66,7 +66,7 @@ class Agency(TenantMixin):
             if check_if_exists:
                 return False
             raise SchemaExists(self.schema_name)
-        _check_schema_name(self.schema_name)
+        check_schema_name(self.schema_name)
         connection.set_schema_to_public()
         with connection.cursor() as cursor:
             cursor.execute(

@@ -23,6 +23,7 @@ from audit.log import Actor, changes_between, record
 from audit.models import Action, ObjectType
 from saas import ratelimit
 from saas.clients import address_group
+from saas.errors import Conflict
 from tenants.models import SCOPES, Agency, ApiToken, Domain
 from tenants.tokens import generate_token
 
@@ -33,7 +34,7 @@ RESERVED_SLUGS = frozenset({"public", "www", "admin", "api", "static", "media",
 SIGNUP_TOKEN_NAME = "Signup token"
 
 
-class SlugTaken(Exception):
+class SlugTaken(Conflict):
     """Another agency already has this slug."""
 
     def __init__(self, slug: str) -> None:

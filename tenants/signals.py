@@ -10,10 +10,10 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db.models.signals import post_migrate
 from django.dispatch import receiver
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists
 
 from saas.db import connection
+from tenants.tenancy import install_clone_schema_function
 
 
 def ensure_public_tenant() -> None:
@@ -50,7 +50,7 @@ def ensure_tenant_template(verbosity: int = 0) -> None:
     )
     connection.set_schema_to_public()
     # Install django-tenants' clone_schema() function once, here, rather than on every signup.
-    CloneSchema()._create_clone_schema_function()
+    install_clone_schema_function()
 
 
 @receiver(post_migrate)

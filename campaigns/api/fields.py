@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 from rest_framework import serializers
 
 from campaigns.models import validate_currency
+from saas.errors import InvalidInput
+
+T = TypeVar("T")
 
 MAX_FUTURE = timedelta(minutes=5)
 # Instants the API accepts: the day, month and window arithmetic of any zone stays inside
@@ -46,6 +50,14 @@ def parse_instant(value: Any) -> datetime:
     return parsed
 
 
+def parse_field(name: str, value: Any, parse: Callable[[Any], T]) -> T:
+    """`parse(value)`, or a 400 naming the field `name` with parse's message."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise InvalidInput({name: [str(exc)]}) from exc
+
+
 def storable_text(value: str) -> str:
     """`value` if PostgreSQL can store it as text: no NUL character and no lone surrogate.
 
@@ -79,19 +91,6 @@ def parse_amount(value: Any, *, places: int) -> Decimal:
     if amount.adjusted() >= 12:
         raise ValueError("Amount too large.")
     return amount
-
-
-class InstantField(serializers.Field):
-    """An ISO 8601 instant that must carry its offset."""
-
-    def to_internal_value(self, data: Any) -> datetime:
-        try:
-            return parse_instant(data)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-
-    def to_representation(self, value: datetime) -> str:
-        return value.isoformat()
 
 
 class CurrencyField(serializers.CharField):

@@ -52,11 +52,6 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
         ]
         read_only_fields = ["status", "pause_reasons"]
 
-    def validate_brand(self, brand: Brand) -> Brand:
-        if self.instance is not None and brand.pk != self.instance.brand_id:
-            raise serializers.ValidationError("A campaign cannot move to another brand.")
-        return brand
-
 
 class WindowSerializer(serializers.Serializer[dict[str, Any]]):
     day_of_week = serializers.IntegerField(min_value=0, max_value=6)

@@ -1,5 +1,14 @@
-"""`POST /api/v1/spend` and `POST /api/v1/spend/batch`: parsed by hand (no serializer per
-event: this is the hot path), recorded by `campaigns.ledger`."""
+"""`POST /api/v1/spend` and `POST /api/v1/spend/batch`: parsed by hand (no serializer per event:
+this is the hot path), recorded by `campaigns.ledger`.
+
+A single spend is the service's busiest request, so its view is a plain Django view rather than
+DRF's: DRF's dispatch (its request wrapper, negotiation, authentication and permission classes)
+cost more CPU than recording the spend. It still passes Django's whole request cycle like every
+other request (its request signals, every middleware: security headers, the tenant, JSON errors,
+and whatever is added there later, such as a rate limit), and it takes the same steps DRF would,
+through the same functions: `tenants.auth` for the token and its scope, `saas.api` to read and
+write JSON, `saas.errors` for every refusal. The batch endpoint is DRF's.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +16,23 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers
-from rest_framework import status as http
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from campaigns import ledger
+from campaigns.api import schema
 from campaigns.api.fields import MAX_FUTURE, parse_amount, parse_instant, storable_text
-from saas.api import Conflict, DecimalJSONParser
+from saas.api import DecimalJSONParser, json_response, read_json, require_json_answer
+from saas.errors import InvalidInput, PayloadTooLarge
+from tenants import auth
 
+SPEND_SCOPE = "spend:write"
 EVENT_ID_MAX = 200
 BATCH_MAX = 1000
 
@@ -30,22 +44,10 @@ class SpendJSONParser(DecimalJSONParser):
     parse_constant = staticmethod(Decimal)
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = http.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = f"At most {BATCH_MAX} events per batch."
-    default_code = "payload_too_large"
-
-
-class InvalidEvent(Exception):
-    def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__(fields)
-        self.fields = fields
-
-
 def parse_event(raw: Any, *, now: datetime) -> ledger.SpendEvent:
-    """One spend event from JSON, or InvalidEvent naming every offending field."""
+    """One spend event from JSON, or InvalidInput naming every offending field."""
     if not isinstance(raw, dict):
-        raise InvalidEvent({"non_field_errors": ["Expected a JSON object."]})
+        raise InvalidInput({"non_field_errors": ["Expected a JSON object."]})
     errors: dict[str, list[str]] = {}
     campaign = _field(errors, "campaign", raw, _campaign_id, required=True)
     amount = _field(errors, "amount", raw, lambda v: parse_amount(v, places=6), required=True)
@@ -54,7 +56,7 @@ def parse_event(raw: Any, *, now: datetime) -> ledger.SpendEvent:
     if amount is not None and amount <= 0:
         errors["amount"] = ["The amount must be greater than 0."]
     if errors:
-        raise InvalidEvent(errors)
+        raise InvalidInput(errors)
     return ledger.SpendEvent(campaign, amount, occurred_at, event_id)
 
 
@@ -96,60 +98,25 @@ def _event_id(value: Any) -> str:
     return storable_text(value)
 
 
-SPEND_REQUEST = inline_serializer("SpendRequest", {
-    "campaign": serializers.IntegerField(),
-    "amount": serializers.DecimalField(max_digits=18, decimal_places=6),
-    "occurred_at": serializers.DateTimeField(required=False),
-    "event_id": serializers.CharField(required=False),
-})
-
-
-class SpendView(APIView):
-    write_scope = "spend:write"
-    parser_classes = [SpendJSONParser]
-
-    @extend_schema(request=SPEND_REQUEST, responses={201: dict, 200: dict}, examples=[
-        OpenApiExample("spend", value={"campaign": 1, "amount": "12.50",
-                                       "occurred_at": "2026-03-01T12:00:00Z",
-                                       "event_id": "etl-42"}),
-    ])
-    def post(self, request: Request) -> Response:
-        now = timezone.now()
-        try:
-            event = parse_event(request.data, now=now)
-        except InvalidEvent as exc:
-            raise exceptions.ValidationError(exc.fields) from exc
-        try:
-            recorded = ledger.record_spend(event, now=now)
-        except ledger.UnknownCampaign as exc:
-            raise exceptions.ValidationError({"campaign": ["Unknown campaign."]}) from exc
-        except ledger.EventConflict as exc:
-            raise Conflict("This event_id was already used with a different body.") from exc
-        return Response(recorded.body, status=201 if recorded.created else 200)
-
-
-SPEND_BATCH_REQUEST = inline_serializer("SpendBatchRequest", {
-    "events": serializers.ListField(child=SPEND_REQUEST, max_length=BATCH_MAX),
-})
-SPEND_BATCH_RESPONSE = inline_serializer("SpendBatchResponse", {
-    "created": serializers.IntegerField(),
-    "duplicates": serializers.IntegerField(),
-    "campaigns": serializers.ListField(child=inline_serializer("SpendBatchCampaign", {
-        "id": serializers.IntegerField(),
-        "status": serializers.CharField(),
-        "pause_reasons": serializers.ListField(child=serializers.CharField()),
-    })),
-})
+@csrf_exempt  # a bearer token, never a cookie, authenticates the API
+@require_POST
+def record_spend(request: HttpRequest) -> HttpResponse:
+    """Record one spend: 201 with the campaign's status after it, 200 for a retry."""
+    require_json_answer(request)
+    auth.require_scope(auth.authenticate(request), SPEND_SCOPE)
+    now = timezone.now()
+    event = parse_event(read_json(request, SpendJSONParser()), now=now)
+    recorded = ledger.record_spend(event, now=now)
+    return json_response(recorded.body, status=201 if recorded.created else 200)
 
 
 def parse_batch(raw: Any, *, now: datetime) -> list[ledger.SpendEvent]:
     """Every event of a batch, or a 400 with the errors of all invalid ones by index."""
     if not isinstance(raw, dict):
-        raise exceptions.ValidationError(
-            {"non_field_errors": ['Expected a JSON object: {"events": [...]}.']})
+        raise InvalidInput({"non_field_errors": ['Expected a JSON object: {"events": [...]}.']})
     events = raw.get("events")
     if not isinstance(events, list):
-        raise exceptions.ValidationError({"events": ["Expected a list of spend events."]})
+        raise InvalidInput({"events": ["Expected a list of spend events."]})
     if len(events) > BATCH_MAX:
         raise PayloadTooLarge(f"At most {BATCH_MAX} events per batch; this one has "
                               f"{len(events)}. Split it into several requests.")
@@ -158,16 +125,11 @@ def parse_batch(raw: Any, *, now: datetime) -> list[ledger.SpendEvent]:
     for index, event in enumerate(events):
         try:
             parsed.append(parse_event(event, now=now))
-        except InvalidEvent as exc:
-            errors[index] = exc.fields
+        except InvalidInput as invalid:  # gathered: the 400 names every invalid event
+            errors[index] = invalid.fields
     if errors:
-        raise invalid_events(errors)
+        raise ledger.InvalidBatch(errors)
     return parsed
-
-
-def invalid_events(errors: dict[int, dict[str, list[str]]]) -> exceptions.ValidationError:
-    return exceptions.ValidationError(
-        {"events": {str(index): fields for index, fields in sorted(errors.items())}})
 
 
 class SpendBatchView(APIView):
@@ -178,19 +140,13 @@ class SpendBatchView(APIView):
     the ledger: same body, a duplicate; different body, 409 naming the index.
     """
 
-    write_scope = "spend:write"
+    write_scope = SPEND_SCOPE
     parser_classes = [SpendJSONParser]
 
-    @extend_schema(request=SPEND_BATCH_REQUEST, responses={200: SPEND_BATCH_RESPONSE})
+    @extend_schema(request={"application/json": schema.SPEND_BATCH},
+                   responses=schema.SPEND_BATCH_RESPONSES)
     def post(self, request: Request) -> Response:
         now = timezone.now()
-        events = parse_batch(request.data, now=now)
-        try:
-            recorded = ledger.record_batch(events, now=now)
-        except ledger.InvalidBatch as exc:
-            raise invalid_events(exc.errors) from exc
-        except ledger.EventConflict as exc:
-            raise Conflict(f"Event {exc.index}: the event_id {exc.event_id!r} was already used "
-                           "with a different body; nothing of this batch was stored.") from exc
+        recorded = ledger.record_batch(parse_batch(request.data, now=now), now=now)
         return Response({"created": recorded.created, "duplicates": recorded.duplicates,
                          "campaigns": recorded.campaigns})

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from campaigns.api.spend import SpendBatchView, SpendView
+from campaigns.api.spend import SpendBatchView, record_spend
 from campaigns.api.views import BrandViewSet, CampaignViewSet
 
 
@@ -18,7 +18,7 @@ router.register("brands", BrandViewSet, basename="brand")
 router.register("campaigns", CampaignViewSet, basename="campaign")
 
 urlpatterns = [
-    path("spend", SpendView.as_view(), name="spend"),
+    path("spend", record_spend, name="spend"),
     path("spend/batch", SpendBatchView.as_view(), name="spend-batch"),
     *router.urls,
 ]

@@ -16,7 +16,7 @@ from rest_framework.serializers import BaseSerializer
 
 from audit.log import actor_of
 from campaigns import clock, selectors, services
-from campaigns.api.fields import parse_instant
+from campaigns.api.fields import parse_field, parse_instant
 from campaigns.api.serializers import (
     BrandSerializer,
     CampaignSerializer,
@@ -26,12 +26,11 @@ from campaigns.api.serializers import (
     money,
 )
 from campaigns.models import Brand, Campaign, StatusChange
-from saas.api import Conflict
+from saas.errors import InvalidInput
 
 AT_PARAMETER = OpenApiParameter(
     "at", str, description="Evaluate at this ISO 8601 instant (what-if; changes nothing)."
 )
-
 
 
 def requested_instant(request: Request) -> datetime:
@@ -39,10 +38,7 @@ def requested_instant(request: Request) -> datetime:
     raw = request.query_params.get("at")
     if raw is None:
         return timezone.now()
-    try:
-        return parse_instant(raw)
-    except ValueError as exc:
-        raise exceptions.ValidationError({"at": [str(exc)]}) from exc
+    return parse_field("at", raw, parse_instant)
 
 
 class EditViewSet(
@@ -76,10 +72,7 @@ class BrandViewSet(EditViewSet):
                               **self.edit_context())
 
     def perform_destroy(self, instance: Brand) -> None:
-        try:
-            services.delete_brand(instance, **self.edit_context())
-        except services.HasSpend as exc:
-            raise Conflict(str(exc)) from exc
+        services.delete_brand(instance, **self.edit_context())
 
     @extend_schema(parameters=[AT_PARAMETER], responses={200: dict})
     @action(detail=True, methods=["get"])
@@ -111,7 +104,7 @@ class CampaignViewSet(EditViewSet):
         brand = self.request.query_params.get("brand")
         if brand is not None and self.action == "list":
             if not (brand.isascii() and brand.isdigit()):  # "²" is a digit int() refuses
-                raise exceptions.ValidationError({"brand": ["Expected a brand id."]})
+                raise InvalidInput({"brand": ["Expected a brand id."]})
             campaigns = campaigns.filter(brand_id=int(brand))
         return campaigns
 
@@ -127,10 +120,7 @@ class CampaignViewSet(EditViewSet):
         )
 
     def perform_destroy(self, instance: Campaign) -> None:
-        try:
-            services.delete_campaign(instance, **self.edit_context())
-        except services.HasSpend as exc:
-            raise Conflict(str(exc)) from exc
+        services.delete_campaign(instance, **self.edit_context())
 
     @extend_schema(request=None, responses=CampaignSerializer)
     @action(detail=True, methods=["post"])

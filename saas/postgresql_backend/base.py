@@ -1,24 +1,13 @@
-"""django-tenants' PostgreSQL backend, accepting PostgreSQL 13, sparing a `SET search_path`
-when the schema does not change, and offering prepared statements to the spend hot path.
-
-Django 5.2 refuses servers older than 14 at connect time. The service promises PostgreSQL 13 or
-newer, and nothing it or Django 5.2 runs needs a 14-only feature (no multirange, no
-`JSON_*` functions below 16, which Django gates itself), so the floor is lowered to 13.
-"""
+"""django-tenants' PostgreSQL backend, offering prepared statements to the spend hot path."""
 
 from typing import Any
 
 import psycopg
-from django.db.backends.postgresql.features import DatabaseFeatures as PostgresFeatures
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
 from psycopg.pq import Format
 
 TIMESTAMPTZ_OID = psycopg.postgres.types["timestamptz"].oid
-
-
-class DatabaseFeatures(PostgresFeatures):
-    minimum_database_version = (13,)
 
 
 class PreparedCursor(psycopg.Cursor[Any]):
@@ -28,18 +17,30 @@ class PreparedCursor(psycopg.Cursor[Any]):
     The statements name tables without a schema. Each is prepared once per agency (its text
     starts with a comment naming the schema): re-parsed under another search_path, one prepared
     statement would be planned again at every switch, and PostgreSQL refuses to run it at all
-    where the two schemas' columns differ in type (during a migration)."""
+    where the two schemas' columns differ in type (during a migration).
+
+    A migration that changes the type of a column a prepared statement returns makes PostgreSQL
+    refuse that statement from then on ("cached plan must not change result type"). Outside a
+    transaction the cursor then drops the connection's prepared statements (`DEALLOCATE ALL`,
+    which psycopg notices) and runs it again; inside one the caller's rollback makes psycopg
+    drop them, and the ledger records the spend again."""
 
     schema = ""
 
     def execute(self, query: Any, params: Any = None, *, prepare: bool | None = None,
                 binary: bool | None = None) -> Any:
-        return super().execute(f"/* {self.schema} */ {query}", params,
-                               prepare=True if prepare is None else prepare, binary=binary)
+        statement = f"/* {self.schema} */ {query}"
+        prepare = True if prepare is None else prepare
+        try:
+            return super().execute(statement, params, prepare=prepare, binary=binary)
+        except psycopg.errors.FeatureNotSupported:
+            if not self.connection.autocommit:
+                raise
+            super().execute("DEALLOCATE ALL", prepare=False)
+            return super().execute(statement, params, prepare=prepare, binary=binary)
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):
-    features_class = DatabaseFeatures
     _prepared = False
 
     def prepared_cursor(self) -> Any:
@@ -62,12 +63,3 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         if self.timezone != loader.timezone:  # as Django's create_cursor
             register_tzloader(self.timezone, cursor)
         return cursor
-
-    def set_tenant(self, tenant: Any, include_public: bool = True) -> None:
-        """django-tenants forgets the search_path it set on every switch, so each request pays a
-        `SET search_path` even when a worker serves the same agency again. Keep it when the
-        path is the same: the rollback hooks still forget it whenever the database may have."""
-        previous: list[str] | None = getattr(self, "search_path_set_schemas", None)
-        super().set_tenant(tenant, include_public)
-        if previous is not None and previous == self._get_cursor_search_paths():
-            self.search_path_set_schemas = previous

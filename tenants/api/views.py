@@ -5,21 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, status
+from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from audit.log import actor_of
-from saas.api import Conflict
 from saas.clients import client_address
-from saas.db import connection
+from saas.errors import Forbidden
 from tenants import services
 from tenants.api.serializers import (
     CreatedTokenSerializer,
@@ -30,12 +28,6 @@ from tenants.api.serializers import (
 )
 from tenants.auth import TokenUser
 from tenants.models import ApiToken
-
-
-def as_api_validation_error(error: DjangoValidationError) -> exceptions.ValidationError:
-    if hasattr(error, "error_dict"):
-        return exceptions.ValidationError(error.message_dict)
-    return exceptions.ValidationError({"non_field_errors": error.messages})
 
 
 def signup_response(result: services.SignupResult, *, port: str = "") -> dict[str, Any]:
@@ -59,16 +51,12 @@ class SignupView(GenericAPIView):
 
     @extend_schema(responses={201: SignupResponseSerializer}, auth=[])
     def post(self, request: Request) -> Response:
-        if connection.schema_name != settings.PUBLIC_SCHEMA_NAME:
+        host = request.tenant  # type: ignore[attr-defined]  # the host's, set by TenantMiddleware
+        if host.schema_name != settings.PUBLIC_SCHEMA_NAME:
             raise Http404
         serializer = SignupRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        try:
-            result = services.sign_up(client_address(request), **serializer.validated_data)
-        except DjangoValidationError as error:
-            raise as_api_validation_error(error) from error
-        except services.SlugTaken as error:
-            raise Conflict(str(error)) from error
+        result = services.sign_up(client_address(request), **serializer.validated_data)
         body = SignupResponseSerializer(
             signup_response(result, port=services.port_of(request))
         ).data
@@ -82,7 +70,7 @@ def refuse_scopes_beyond_own(request: Request, scopes: list[str], *,
     assert isinstance(user, TokenUser)
     beyond = sorted(set(scopes) - user.scopes)
     if beyond:
-        raise exceptions.PermissionDenied(
+        raise Forbidden(
             f"A token can only {verb} scopes it has itself; this one lacks {', '.join(beyond)}.")
 
 
@@ -111,15 +99,12 @@ class TokenListView(GenericAPIView):
         serializer = TokenCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         refuse_scopes_beyond_own(request, serializer.validated_data["scopes"])
-        try:
-            token, plaintext = services.create_token(
-                current_agency(request),
-                serializer.validated_data["name"],
-                serializer.validated_data["scopes"],
-                actor=actor_of(request), at=timezone.now(),
-            )
-        except DjangoValidationError as error:
-            raise as_api_validation_error(error) from error
+        token, plaintext = services.create_token(
+            current_agency(request),
+            serializer.validated_data["name"],
+            serializer.validated_data["scopes"],
+            actor=actor_of(request), at=timezone.now(),
+        )
         token.token = plaintext  # type: ignore[attr-defined]
         return Response(CreatedTokenSerializer(token).data, status=status.HTTP_201_CREATED)
 

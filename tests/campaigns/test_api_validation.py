@@ -9,7 +9,7 @@ from django.conf import settings
 from django.test import Client
 
 from saas.db import connection
-from tests.campaigns.conftest import Api, make_tenant
+from tests.conftest import Api, make_tenant
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.campaigns.conftest import Api
-from tests.conftest import tests_actor
+from tests.conftest import Api, tests_actor
 
 pytestmark = pytest.mark.django_db
 

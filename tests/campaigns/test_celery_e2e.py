@@ -31,7 +31,7 @@ from campaigns.signals import DISPATCHER_NAME
 from saas.db import connection
 from saas.embedded import free_port, start_redis
 from tenants.models import Agency
-from tests.campaigns.conftest import make_tenant
+from tests.conftest import make_tenant
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from campaigns.models import Brand, Campaign, Period, ScheduleWindow, SpendTotal
 from campaigns.tenant_passes import ready_agencies, run_all_tenants, run_for_schema
 from saas.db import connection
 from tenants.models import Agency
-from tests.campaigns.conftest import Api, make_tenant
+from tests.conftest import Api, make_tenant
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from campaigns.models import Brand, Campaign, StatusChange
 from saas.celery import app
 from saas.db import connection
 from tenants.models import Agency
-from tests.campaigns.conftest import Api, make_tenant
+from tests.conftest import Api, make_tenant
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from campaigns.models import Spend
 from saas.db import connection
-from tests.campaigns.conftest import Api, thread_api
+from tests.conftest import Api, thread_api
 
 THREADS = 8
 

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 
 from saas.db import connection
-from tests.campaigns.conftest import Api, make_tenant
+from tests.conftest import Api, make_tenant
 from tests.live import call, gunicorn, served_database_url
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ import pytest
 from django_tenants.utils import schema_context
 
 from campaigns.models import Spend, SpendTotal
-from tests.campaigns.conftest import Api
+from tests.conftest import Api
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from campaigns import status
 from campaigns.models import Brand, Campaign, Cause, StatusChange
 from saas.db import connection
 from tenants.models import Agency
-from tests.campaigns.conftest import make_tenant
+from tests.conftest import make_tenant
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -103,7 +103,7 @@ def committed_token(django_db_setup: None, django_db_blocker: Any) -> Iterator[t
     from django.conf import settings
 
     from saas.db import connection
-    from tests.campaigns.conftest import make_tenant
+    from tests.conftest import make_tenant
 
     with django_db_blocker.unblock():
         connection.set_schema_to_public()

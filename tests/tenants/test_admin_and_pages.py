@@ -7,11 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.conf import settings
+from django.contrib import admin
 from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import User
+from tenants.admin import PublicHostOnlyAdmin
 from tenants.models import Agency
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +63,19 @@ def test_tenant_admin_shows_neither_agencies_nor_other_agencies_users(
     users = client.get("/admin/accounts/user/").content.decode()
     assert acme.email in users
     assert globex.email not in users
+
+
+def test_every_model_whose_table_is_only_in_public_has_a_public_host_only_admin() -> None:
+    """A shared app that is no tenant app keeps its tables in public alone, which is on every
+    agency's search path: its admin must be the public host's only."""
+    shared_only = [config for config in apps.get_app_configs()
+                   if config.name in settings.SHARED_APPS
+                   and config.name not in settings.TENANT_APPS]
+    registered = [model for config in shared_only for model in config.get_models()
+                  if admin.site.is_registered(model)]
+    assert registered, "the registry and the beat schedule have admins"
+    for model in registered:
+        assert isinstance(admin.site.get_model_admin(model), PublicHostOnlyAdmin), model
 
 
 def test_tenant_admin_cannot_touch_the_platforms_beat_schedule(

@@ -1,0 +1,59 @@
+"""campaigns.ledger, called directly: the one writer of spend and its refusals."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from campaigns import ledger
+from campaigns.models import Brand, Campaign, SpendTotal
+from saas.errors import Conflict, InvalidInput
+from tenants.models import Agency
+
+AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def campaign(in_tenant: Agency) -> Campaign:
+    brand = Brand.objects.create(name="b", timezone="Europe/Paris", daily_budget=Decimal("5"))
+    return Campaign.objects.create(brand=brand, name="c")
+
+
+def event(campaign: Campaign, amount: str, event_id: str | None = None) -> ledger.SpendEvent:
+    return ledger.SpendEvent(campaign.pk, Decimal(amount), AT, event_id)
+
+
+def test_a_spend_adds_to_its_local_day_and_month_and_is_decided_in_the_same_answer(
+    campaign: Campaign,
+) -> None:
+    recorded = ledger.record_spend(event(campaign, "5.00", "e-1"), now=AT)
+    assert recorded.created
+    assert recorded.body["campaign_status"] == {"status": "paused",
+                                                "pause_reasons": ["brand_daily_budget"]}
+    totals = sorted(SpendTotal.objects.values_list("period", "period_start", "amount"))
+    assert [(p, str(d), a) for p, d, a in totals] == [
+        ("d", "2026-03-01", Decimal("5")), ("m", "2026-03-01", Decimal("5"))]
+
+
+def test_a_retry_is_the_first_answer_and_another_body_a_conflict(campaign: Campaign) -> None:
+    first = ledger.record_spend(event(campaign, "1.00", "e-2"), now=AT)
+    again = ledger.record_spend(event(campaign, "1.0", "e-2"), now=AT)
+    assert not again.created and again.body == first.body
+    with pytest.raises(Conflict):
+        ledger.record_spend(event(campaign, "2.00", "e-2"), now=AT)
+
+
+def test_an_unknown_campaign_is_a_400_naming_campaign(in_tenant: Agency) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        ledger.record_spend(ledger.SpendEvent(987654, Decimal("1"), AT, None), now=AT)
+    assert refused.value.fields == {"campaign": ["Unknown campaign."]}
+
+
+def test_a_batch_refuses_a_repeat_with_another_body_by_index(campaign: Campaign) -> None:
+    with pytest.raises(ledger.InvalidBatch) as refused:
+        ledger.record_batch([event(campaign, "1", "x"), event(campaign, "2", "x")], now=AT)
+    assert list(refused.value.fields["events"]) == ["1"]
+    assert not SpendTotal.objects.exists()
