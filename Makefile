@@ -53,6 +53,11 @@ bench-jobs: install
 bench-scale: install
 	@EMBEDDED_DATA_DIR=$(CURDIR)/.data/bench-scale $(EMBEDDED) $(BIN)/python bench/scale.py $(BENCH_ARGS)
 
+# Webhook delivery through a real worker to a local receiver, beside a plain httpx client.
+.PHONY: bench-webhooks
+bench-webhooks: install
+	@$(EMBEDDED) $(BIN)/python bench/webhooks.py $(BENCH_ARGS)
+
 # Re-pin every dependency after editing pyproject.toml.
 lock: install
 	@$(BIN)/pip-compile --quiet --strip-extras --extra dev --extra embedded --no-emit-index-url --no-emit-find-links --allow-unsafe \

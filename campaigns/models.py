@@ -3,6 +3,7 @@ running totals by local day and month, and the status history."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 
 from campaigns import clock
 from campaigns.currencies import CURRENCY_CODES
@@ -41,6 +42,30 @@ def validate_window(day_of_week: int, start_minute: int, end_minute: int) -> Non
         clock.Window(day_of_week, start_minute, end_minute)
     except ValueError as exc:
         raise ValidationError(str(exc)) from exc
+
+
+DEFAULT_ALERT_THRESHOLDS = (80, 100)
+MAX_ALERT_THRESHOLDS = 10
+
+
+def default_alert_thresholds() -> list[int]:
+    return list(DEFAULT_ALERT_THRESHOLDS)
+
+
+def validate_alert_thresholds(thresholds: object) -> None:
+    """Percentages of a budget at which `budget.threshold_reached` is sent: whole numbers from
+    1 to 100, each once, in increasing order (the order the events come in). At the model, so
+    the API, the admin and the dashboard refuse the same lists."""
+    if not isinstance(thresholds, list | tuple):
+        raise ValidationError("Expected a list of percentages, e.g. [80, 100].")
+    if len(thresholds) > MAX_ALERT_THRESHOLDS:
+        raise ValidationError(f"At most {MAX_ALERT_THRESHOLDS} thresholds.")
+    for value in thresholds:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+            raise ValidationError(f"{value!r} is not a whole percentage from 1 to 100.")
+    if any(later <= earlier for earlier, later in itertools.pairwise(thresholds)):
+        raise ValidationError("Thresholds must be distinct and in increasing order, "
+                              "e.g. [50, 80, 100].")
 
 
 class CurrencyCodeField(models.CharField):
@@ -80,6 +105,14 @@ class Brand(models.Model):
     currency = CurrencyCodeField(max_length=3, default="USD", validators=[validate_currency])
     daily_budget = budget_field()
     monthly_budget = budget_field()
+    # Percentages of the brand's and its campaigns' budgets that send budget.threshold_reached.
+    alert_thresholds = ArrayField(
+        models.PositiveSmallIntegerField(), default=default_alert_thresholds, blank=True,
+        validators=[validate_alert_thresholds],
+        # In the database too: rows inserted by SQL (tests, benches, operators) get it as well.
+        db_default=Value(list(DEFAULT_ALERT_THRESHOLDS),
+                         output_field=ArrayField(models.PositiveSmallIntegerField())),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -17,7 +17,8 @@ from campaigns.models import Brand, Campaign, Cause, ScheduleWindow, Spend
 from saas.errors import Conflict, InvalidInput
 
 # The fields the audit log follows: the API's own, as the models name them.
-BRAND_FIELDS = ("name", "timezone", "currency", "daily_budget", "monthly_budget")
+BRAND_FIELDS = ("name", "timezone", "currency", "daily_budget", "monthly_budget",
+                "alert_thresholds")
 CAMPAIGN_FIELDS = ("brand", "name", "daily_budget", "monthly_budget", "dayparting")
 
 

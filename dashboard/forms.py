@@ -1,4 +1,5 @@
-"""The sign-in form: Django's own, asking for the email the user logs in with."""
+"""The dashboard's forms: sign-in (Django's own, asking for the email), a webhook endpoint, and a
+brand's alert thresholds. What they accept is decided by the models and services they feed."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+
+from campaigns.models import validate_alert_thresholds
+from notifications import services
+from notifications.models import EVENT_TYPES
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -28,3 +33,37 @@ class EmailAuthenticationForm(AuthenticationForm):
     def clean_username(self) -> str:
         """Emails are stored lowercased (accounts.UserManager)."""
         return str(self.cleaned_data["username"]).strip().lower()
+
+
+class WebhookForm(forms.Form):
+    """A new endpoint: checked as the API checks it (notifications.services)."""
+
+    url = forms.CharField(label="URL", max_length=2000,
+                          widget=forms.URLInput(attrs={"placeholder": "https://example.com/hooks"}))
+    description = forms.CharField(label="Description", max_length=500, required=False)
+    event_types = forms.MultipleChoiceField(
+        label="Events", choices=[(t, t) for t in EVENT_TYPES], initial=list(EVENT_TYPES),
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def clean_url(self) -> str:
+        return services.validate_endpoint_url(str(self.cleaned_data["url"]).strip())
+
+    def clean_event_types(self) -> list[str]:
+        return services.validate_event_types(list(self.cleaned_data["event_types"]))
+
+
+class AlertThresholdsForm(forms.Form):
+    """A brand's alert thresholds as a person types them: "80, 100"."""
+
+    thresholds = forms.CharField(label="Alert at (% of each budget)", max_length=100,
+                                 required=False)
+
+    def clean_thresholds(self) -> list[int]:
+        text = str(self.cleaned_data["thresholds"])
+        parts = [part.strip().rstrip("%").strip() for part in text.split(",") if part.strip()]
+        if not all(part.isascii() and part.isdigit() for part in parts):
+            raise forms.ValidationError("Whole percentages separated by commas, e.g. 80, 100.")
+        thresholds = [int(part) for part in parts]
+        validate_alert_thresholds(thresholds)
+        return thresholds

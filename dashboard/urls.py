@@ -1,4 +1,4 @@
-"""The dashboard on an agency's host: `/`, its campaigns, and sign-in / sign-out."""
+"""The dashboard on an agency's host: `/`, its campaigns, webhooks, and sign-in / sign-out."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
@@ -14,6 +14,10 @@ urlpatterns = [
     path("activity/", views.activity, name="activity"),
     path("campaigns/<int:pk>/pause/", views.pause, name="pause"),
     path("campaigns/<int:pk>/resume/", views.resume, name="resume"),
+    path("webhooks/", views.webhooks, name="webhooks"),
+    path("webhooks/add/", views.add_webhook, name="add-webhook"),
+    path("webhooks/<int:pk>/<slug:action>/", views.webhook_action, name="webhook-action"),
+    path("brands/<int:pk>/thresholds/", views.brand_thresholds, name="brand-thresholds"),
     path(
         "login/",
         auth_views.LoginView.as_view(

@@ -1,5 +1,6 @@
-"""The agency's pages: thin views that read through `overview` and write through
-`campaigns.services` (the dashboard never decides a status itself)."""
+"""The agency's pages: thin views that read through `overview` and `webhooks` and write through
+`campaigns.services` and `notifications.services` (the dashboard never decides a status
+itself)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -22,10 +24,14 @@ from django.views.decorators.http import require_GET, require_POST
 from audit.log import Actor
 from audit.models import AuditEntry
 from campaigns import services
-from campaigns.models import Campaign
+from campaigns.models import Brand, Campaign
 from dashboard.activity import LIMIT as ACTIVITY_LIMIT
 from dashboard.activity import lines as activity_lines
+from dashboard.forms import AlertThresholdsForm, WebhookForm
 from dashboard.overview import build_overview, campaign_detail
+from dashboard.webhooks import build_webhooks_page
+from notifications import services as notification_services
+from notifications.models import WebhookEndpoint
 
 View = Callable[..., HttpResponse]
 POLL_SECONDS = 10
@@ -142,3 +148,87 @@ def locked_out(
     response = render(request, "dashboard/locked_out.html", context, status=429)
     response["Retry-After"] = str(int(cooloff.total_seconds()))
     return response
+
+
+# --- Webhooks ----------------------------------------------------------------------------------
+
+
+def _webhooks_response(request: HttpRequest, *, form: WebhookForm | None = None,
+                       new_secret: tuple[WebhookEndpoint, str] | None = None,
+                       status: int = 200) -> HttpResponse:
+    """The Webhooks page; a secret just made is shown in this one answer (never cached: every
+    view here is `never_cache`) and stored nowhere else, not in the session nor a message."""
+    context = {
+        "page": build_webhooks_page(timezone.now()),
+        "form": form or WebhookForm(),
+        "new_secret": new_secret,
+    }
+    return render(request, "dashboard/webhooks.html", context, status=status)
+
+
+@never_cache
+@require_GET
+@login_required
+def webhooks(request: HttpRequest) -> HttpResponse:
+    """The agency's endpoints with their last deliveries, alert thresholds, recent events."""
+    return _webhooks_response(request)
+
+
+@never_cache
+@require_POST
+@login_required
+def add_webhook(request: HttpRequest) -> HttpResponse:
+    form = WebhookForm(request.POST)
+    if not form.is_valid():
+        return _webhooks_response(request, form=form, status=400)
+    created = notification_services.create_endpoint(
+        url=form.cleaned_data["url"], description=form.cleaned_data["description"],
+        event_types=form.cleaned_data["event_types"], actor=Actor.user(request.user),
+        now=timezone.now())
+    return _webhooks_response(request, new_secret=(created.endpoint, created.secret))
+
+
+@never_cache
+@require_POST
+@login_required
+def webhook_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    """Send a test, rotate the secret, enable or disable, delete: each a POST form."""
+    endpoint = get_object_or_404(WebhookEndpoint, pk=pk)
+    now, actor = timezone.now(), Actor.user(request.user)
+    if action == "rotate":
+        secret = notification_services.rotate_secret(endpoint, actor=actor, now=now)
+        return _webhooks_response(request, new_secret=(endpoint, secret))
+    if action == "test":
+        try:
+            event = notification_services.send_test(endpoint, now=now)
+        except notification_services.EndpointDisabled as exc:
+            messages.info(request, str(exc))
+        else:
+            messages.success(request, f"Test event {event.pk} sent to {endpoint.url}.")
+    elif action in ("enable", "disable"):
+        notification_services.update_endpoint(endpoint, {"enabled": action == "enable"},
+                                              actor=actor, now=now)
+        messages.success(request, f"{endpoint.url} is {action}d.")
+    elif action == "delete":
+        notification_services.delete_endpoint(endpoint, actor=actor, now=now)
+        messages.success(request, f"{endpoint.url} is deleted, with its deliveries.")
+    else:
+        return HttpResponse(status=404)
+    return HttpResponseRedirect(reverse("dashboard:webhooks"))
+
+
+@never_cache
+@require_POST
+@login_required
+def brand_thresholds(request: HttpRequest, pk: int) -> HttpResponse:
+    brand = get_object_or_404(Brand, pk=pk)
+    form = AlertThresholdsForm(request.POST)
+    if not form.is_valid():
+        errors = " ".join(str(error) for error in form.errors["thresholds"])
+        messages.info(request, f"{brand.name}: thresholds not changed. {errors}")
+        return HttpResponseRedirect(reverse("dashboard:webhooks"))
+    services.update_brand(brand, {"alert_thresholds": form.cleaned_data["thresholds"]},
+                          actor=Actor.user(request.user), now=timezone.now())
+    shown = ", ".join(f"{t} %" for t in form.cleaned_data["thresholds"]) or "never"
+    messages.success(request, f"{brand.name} alerts at {shown} of each budget.")
+    return HttpResponseRedirect(reverse("dashboard:webhooks"))

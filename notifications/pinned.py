@@ -106,6 +106,11 @@ class PinnedBackend(httpcore.NetworkBackend):
         self._deadline = _Deadline(deadline_at)
         self._inner = httpcore.SyncBackend()
 
+    def set_deadline(self, deadline_at: float) -> None:
+        """The deadline of the next attempt, for its new or reused connection alike (every
+        stream this backend made reads the same deadline)."""
+        self._deadline.at = deadline_at
+
     def connect_tcp(
         self,
         host: str,

@@ -82,6 +82,8 @@ def summary(event: Any) -> str:
         )
     if kind == "webhook.disabled":
         return f"{kind} webhook {data.get('webhook')}: {data.get('reason')}"
+    if kind == "webhook.test":
+        return f"{kind} webhook {data.get('webhook')}"
     return f"{kind} {json.dumps(data, sort_keys=True)[:120]}"
 
 

@@ -46,6 +46,22 @@ def next_attempt_at(
     return now + delay
 
 
+UNAVAILABLE_WAIT_MIN = RETRY_DELAYS[0]
+UNAVAILABLE_WAIT_MAX = timedelta(minutes=1)
+
+
+def unavailable_wait(failing_for: timedelta, *, retry_after: timedelta | None) -> timedelta:
+    """How long an endpoint that did not answer (or answered 429 or a 5xx) is left alone before
+    the next try: a quarter of how long it has been failing, from 5 s up to a minute (the
+    sweep's period), and never less than its Retry-After. Its deliveries wait meanwhile without
+    spending attempts, so a dead endpoint is tried at most once a minute, not once per event,
+    and a revived one gets everything within a minute."""
+    wait = min(max(failing_for / 4, UNAVAILABLE_WAIT_MIN), UNAVAILABLE_WAIT_MAX)
+    if retry_after is not None:
+        wait = max(wait, retry_after)
+    return wait
+
+
 def should_disable(first_failure_at: datetime | None, now: datetime) -> bool:
     """True once an endpoint has gone 5 days without a success: `first_failure_at` is its first
     failure since its last success (None while it has not failed since)."""

@@ -1,7 +1,8 @@
 """One delivery attempt: a POST to a webhook URL, to the address that passed the policy.
 
 `send` resolves the host once, checks every address (`ssrf`), and connects only to those
-(`pinned`), so no second lookup can rebind the name to an internal address. It follows no
+(`pinned`), so no second lookup can rebind the name to an internal address (a `Session` does
+the same for a batch of attempts to one endpoint, over one connection kept open). It follows no
 redirect (a 3xx is a failure: the policy checked this URL, not the one a server points to),
 gives the whole attempt one deadline (15 s: connect, TLS, request and response), reads at most
 64 KiB of the answer and throws it away. Whatever goes wrong on the network is an error text in
@@ -56,44 +57,85 @@ def send(
     ssl_context: ssl.SSLContext | None = None,
 ) -> SendResult:
     """POST `body` with `headers` to `url` once; see the module's docstring for the rules."""
-    started = time.monotonic()
-    try:
-        destination = ssrf.resolve_destination(url, allow_private)
-        response = _post(destination, body, headers, started + timeout, ssl_context)
-    except ssrf.UnsafeWebhookURL as refused:
-        return _failed(started, f"refused: {refused}")
-    except httpx.TimeoutException:
-        return _failed(started, f"timed out after {timeout:g} s")
-    except httpx.HTTPError as error:
-        return _failed(started, f"{type(error).__name__}: {error}")
-    return SendResult(
-        status_code=response.status_code,
-        duration_ms=_elapsed_ms(started),
-        error=_status_error(response),
-        retry_after=_retry_after(response),
-    )
+    with Session(url, allow_private=allow_private, timeout=timeout,
+                 ssl_context=ssl_context) as session:
+        return session.send(body, headers)
 
 
-def _post(
-    destination: ssrf.Destination,
-    body: bytes,
-    headers: Mapping[str, str],
-    deadline_at: float,
-    ssl_context: ssl.SSLContext | None,
-) -> httpx.Response:
-    backend = PinnedBackend(destination.host, destination.addresses, deadline_at)
-    transport = PinnedTransport(backend, ssl_context or default_ssl_context())
-    # The deadline bounds the attempt; this only keeps httpx from applying its 5 s default.
-    per_operation = max(deadline_at - time.monotonic(), 0.001)
-    with httpx.Client(
-        transport=transport,
-        timeout=per_operation,
-        follow_redirects=False,
-        trust_env=False,
-        headers={"user-agent": USER_AGENT},
-    ) as client, client.stream("POST", destination.url, content=body, headers=headers) as answer:
-        _discard_body(answer)
-    return answer
+class Session:
+    """Attempts to one URL, one after the other, over one connection kept open between them.
+
+    The host is resolved and every address checked when the first attempt is made; every
+    attempt then goes over a connection to one of those addresses (a new one if the endpoint
+    closed the last), so reusing it opens no rebinding window. Each attempt has its own
+    deadline and its own result, exactly as `send` gives them. A batch of deliveries to one
+    endpoint saves a TCP (and TLS) handshake per delivery, on both sides.
+    """
+
+    def __init__(self, url: str, *, allow_private: bool, timeout: float = TIMEOUT_SECONDS,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
+        self._url = url
+        self._allow_private = allow_private
+        self._timeout = timeout
+        self._ssl_context = ssl_context
+        self._destination: ssrf.Destination | None = None
+        self._backend: PinnedBackend | None = None
+        self._client: httpx.Client | None = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def send(self, body: bytes, headers: Mapping[str, str]) -> SendResult:
+        """POST `body` with `headers` once; see the module's docstring for the rules."""
+        started = time.monotonic()
+        try:
+            response = self._post(body, headers, started + self._timeout)
+        except ssrf.UnsafeWebhookURL as refused:
+            return _failed(started, f"refused: {refused}")
+        except httpx.TimeoutException:
+            return _failed(started, f"timed out after {self._timeout:g} s")
+        except httpx.HTTPError as error:
+            return _failed(started, f"{type(error).__name__}: {error}")
+        return SendResult(
+            status_code=response.status_code,
+            duration_ms=_elapsed_ms(started),
+            error=_status_error(response),
+            retry_after=_retry_after(response),
+        )
+
+    def _post(self, body: bytes, headers: Mapping[str, str], deadline_at: float
+              ) -> httpx.Response:
+        client, destination = self._connected(deadline_at)
+        # The deadline bounds the attempt; this only keeps httpx from applying its 5 s default.
+        per_operation = max(deadline_at - time.monotonic(), 0.001)
+        with client.stream("POST", destination.url, content=body, headers=headers,
+                           timeout=per_operation) as answer:
+            _discard_body(answer)
+        return answer
+
+    def _connected(self, deadline_at: float) -> tuple[httpx.Client, ssrf.Destination]:
+        if self._client is None or self._backend is None or self._destination is None:
+            destination = ssrf.resolve_destination(self._url, self._allow_private)
+            backend = PinnedBackend(destination.host, destination.addresses, deadline_at)
+            transport = PinnedTransport(backend, self._ssl_context or default_ssl_context())
+            self._client = httpx.Client(
+                transport=transport,
+                follow_redirects=False,
+                trust_env=False,
+                headers={"user-agent": USER_AGENT},
+            )
+            self._destination, self._backend = destination, backend
+        else:
+            self._backend.set_deadline(deadline_at)
+        return self._client, self._destination
 
 
 def _discard_body(response: httpx.Response) -> None:

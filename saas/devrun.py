@@ -35,6 +35,8 @@ def development_environment() -> dict[str, str]:
     env.setdefault("DEBUG", "1")
     env.setdefault("DJANGO_SETTINGS_MODULE", "saas.settings")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # Webhooks to http:// and to this machine, so the local receiver below can be used.
+    env.setdefault("WEBHOOK_ALLOW_PRIVATE", "1")
     if not env.get("SECRET_KEY"):
         key_file = ROOT / ".data" / "secret_key"
         key_file.parent.mkdir(parents=True, exist_ok=True)
@@ -93,12 +95,28 @@ def print_welcome(env: dict[str, str], port: str) -> None:
         f"  Operator admin  http://{domain}:{port}/admin/  (python manage.py createsuperuser)",
         f"  Health          http://{domain}:{port}/healthz",
     ]
+    lines += webhook_lines(domain, port)
     demo = ROOT / ".data" / "demo.txt"
     if demo.exists():
         lines += ["", demo.read_text().rstrip()]
     lines += ["", "Ctrl-C stops everything: web, worker, beat, and the embedded PostgreSQL and "
               "Redis.", ""]
     print("\n".join(lines), flush=True)
+
+
+def webhook_lines(domain: str, port: str) -> list[str]:
+    """How to watch deliveries: an endpoint on this machine and the receiver that verifies
+    and prints them (WEBHOOK_ALLOW_PRIVATE is on for the processes started here)."""
+    receiver = f"{BIN / 'python'} -m notifications.receiver --port 9000 --secret whsec_..."
+    return [
+        "",
+        "Watch webhook deliveries locally:",
+        f"  1. add an endpoint http://127.0.0.1:9000/ on your agency's Webhooks page "
+        f"(http://<agency>.{domain}:{port}/webhooks/) or with POST /api/v1/webhooks, "
+        "and copy its secret",
+        f"  2. {receiver}",
+        "     (--fail-rate 0.5 or --status 503 fails on purpose, to watch the retries)",
+    ]
 
 
 def wait_until_serving(port: str, web: subprocess.Popen[str], timeout: float = 30.0) -> None:

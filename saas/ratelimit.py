@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,21 +34,22 @@ REDIS_TIMEOUT = 0.25  # seconds: a limiter must never be what makes a request sl
 RETRY_REDIS_AFTER = 5.0  # seconds without trying once Redis failed
 
 # KEYS[1]: the key. ARGV: microseconds per unit, microseconds of the whole quota, units wanted
-# (negative: give that many back). Takes as many of the wanted units as the quota has room for,
-# at least one or none. Returns {units taken, backlog}: how far (microseconds) the quota's next
-# whole instant lies after now, as stored after this call.
+# (negative: give that many back), units returned first (a lease's unused ones). Takes as many
+# of the wanted units as the quota has room for, at least one or none. Returns {units taken,
+# backlog}: how far (microseconds) the quota's next whole instant lies after now, as stored.
 GCRA_SCRIPT = """
 local interval = tonumber(ARGV[1])
 local quota = tonumber(ARGV[2])
 local wanted = tonumber(ARGV[3])
+local returned = tonumber(ARGV[4] or 0)
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+local tat = tonumber(redis.call('GET', KEYS[1]) or now) - interval * returned
 if tat < now then tat = now end
 local taken = 0
 if wanted > 0 then
     taken = math.min(wanted, math.floor((quota - (tat - now)) / interval))
-    if taken < 1 then return {0, tat - now} end
+    if taken < 1 then wanted = 0 end
 end
 local new_tat = tat + interval * (wanted > 0 and taken or wanted)
 if new_tat <= now then
@@ -124,12 +126,12 @@ def _script(url: str) -> Any:
     return client.register_script(GCRA_SCRIPT)
 
 
-def _call(key: str, rate: Rate, wanted: int) -> tuple[int, int] | None:
+def _call(key: str, rate: Rate, wanted: int, returned: int = 0) -> tuple[int, int] | None:
     if _breaker.is_open():
         return None
     try:
         taken, backlog = _script(settings.REDIS_URL)(
-            keys=[KEY_PREFIX + key], args=[rate.interval_us, rate.quota_us, wanted])
+            keys=[KEY_PREFIX + key], args=[rate.interval_us, rate.quota_us, wanted, returned])
     except (redis.RedisError, OSError):
         _breaker.trip()
         return None
@@ -169,8 +171,10 @@ class Leases:
     costs one Redis call per lease instead of one per request.
 
     A lease is at most 1/50 of the rate and lasts the time those units stand for, so the shared
-    limit holds to within one lease per process; a low rate (signups, tests) leases one unit at
-    a time, which is exact. `Quota.remaining` counts the units held as available.
+    limit holds to within one lease per process; the units a lease did not use go back to the
+    quota with the next call for that key (a slow caller's leases would otherwise use up its
+    quota twenty times as fast as it calls). A low rate (signups, tests) leases one unit at a
+    time, which is exact. `Quota.remaining` counts the units held as available.
     """
 
     SHARE = 50
@@ -178,20 +182,25 @@ class Leases:
 
     def __init__(self) -> None:
         self._leases: dict[str, _Lease] = {}
+        self._lock = threading.Lock()  # gthread workers share a process's leases
 
     def take(self, key: str, rate: Rate) -> Quota | None:
-        lease = self._leases.get(key)
-        if lease is not None and lease.units and time.monotonic() < lease.expires:
-            lease.units -= 1
-            return Quota(True, rate.count, lease.remaining + lease.units, lease.reset, 0)
+        with self._lock:
+            lease = self._leases.pop(key, None)
+            if lease is not None and lease.units and time.monotonic() < lease.expires:
+                lease.units -= 1
+                self._leases[key] = lease
+                return Quota(True, rate.count, lease.remaining + lease.units, lease.reset, 0)
+        unused = lease.units if lease is not None else 0
         wanted = max(1, rate.count // self.SHARE)
-        answer = _call(key, rate, wanted)
+        answer = _call(key, rate, wanted, unused)
         if answer is None:
             return None
         taken, backlog = answer
         quota = _quota(rate, taken, backlog, held=max(0, taken - 1))
         if taken > 1:
-            self._keep(key, _Lease(taken - 1, quota.remaining - (taken - 1), quota.reset,
+            with self._lock:
+                self._keep(key, _Lease(taken - 1, quota.remaining - (taken - 1), quota.reset,
                                    time.monotonic() + taken * rate.interval_us / 1_000_000))
         return quota
 

@@ -60,6 +60,9 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Per agency, the earliest instant a webhook delivery of theirs is due: the minute's sweep
+    # finds the agencies with work in one query instead of visiting every schema.
+    "notifications.shared",
 ]
 # Tenant apps get one copy per agency schema: the agency's own users, sessions and admin log
 # (so its admin shows only its people), and all budget data.
@@ -73,6 +76,10 @@ TENANT_APPS = [
     "axes",
     "campaigns",
     "audit",  # who changed what: the agency's own record, next to what it records
+    # Events, webhook endpoints and their deliveries are the agency's own data, written in the
+    # same transaction as the budget decision that causes them (which runs in its schema), and
+    # never visible to another agency.
+    "notifications",
     "dashboard",  # no models: its pages are served on agency hosts only
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
@@ -183,6 +190,11 @@ CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+
+# --- Webhooks (notifications) ---------------------------------------------------------------
+# Development and tests only: allow http:// and hosts that resolve to private, loopback or other
+# inside addresses (`make run` sets it so a local receiver can be used). Off in production.
+WEBHOOK_ALLOW_PRIVATE = env_flag("WEBHOOK_ALLOW_PRIVATE")
 
 # --- Auth ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -295,5 +307,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # httpx logs every webhook delivery at INFO; the deliveries log already records each one.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }

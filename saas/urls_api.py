@@ -8,4 +8,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", include("tenants.api.urls")),
     path("", include("campaigns.api.urls")),
     path("", include("audit.api.urls")),
+    path("", include("notifications.api.urls")),
 ]

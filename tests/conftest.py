@@ -48,7 +48,7 @@ def public_client() -> Client:
 AGENCY_PASSWORD = "correct-Horse-battery-9"
 
 
-def tests_actor() -> Any:
+def actor_for_tests() -> Any:
     """Who the tests' own service calls act as, in the audit log."""
     from audit.log import Actor
 

@@ -29,7 +29,8 @@ class BrandSerializer(serializers.ModelSerializer[Brand]):
 
     class Meta:
         model = Brand
-        fields = ["id", "name", "timezone", "currency", "daily_budget", "monthly_budget"]
+        fields = ["id", "name", "timezone", "currency", "daily_budget", "monthly_budget",
+                  "alert_thresholds"]
 
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):

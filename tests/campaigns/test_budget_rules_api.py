@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Api, tests_actor
+from tests.conftest import Api, actor_for_tests
 
 pytestmark = pytest.mark.django_db
 
@@ -312,7 +312,7 @@ def test_a_zone_change_decided_on_a_stale_read_still_moves_the_spend(api: Api) -
         stale = Brand.objects.get(pk=brand["id"])
     api.ok(api.patch(f"brands/{brand['id']}", {"timezone": "Asia/Tokyo"}))
     with schema_context(api.agency.schema_name):
-        services.update_brand(stale, {"timezone": "UTC"}, actor=tests_actor(),
+        services.update_brand(stale, {"timezone": "UTC"}, actor=actor_for_tests(),
                               now=timezone.now())
         assert [str(day) for day in Spend.objects.values_list("local_day", flat=True)] == [
             "2026-03-01"]

@@ -12,10 +12,10 @@ from campaigns import ledger, services
 from campaigns.models import Brand, Campaign
 from saas.errors import Conflict, InvalidInput
 from tenants.models import Agency
-from tests.conftest import tests_actor
+from tests.conftest import actor_for_tests
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
-EDIT = {"actor": tests_actor(), "now": AT}
+EDIT = {"actor": actor_for_tests(), "now": AT}
 pytestmark = pytest.mark.django_db
 
 

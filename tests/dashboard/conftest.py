@@ -13,7 +13,7 @@ from django_tenants.utils import schema_context
 
 from campaigns import clock, services
 from campaigns.models import Brand, Campaign
-from tests.conftest import SignedUpAgency, tests_actor
+from tests.conftest import SignedUpAgency, actor_for_tests
 
 
 def csrf_token(client: Client, path: str = "/login/") -> str:
@@ -44,7 +44,7 @@ def add_brand(agency: SignedUpAgency) -> Callable[..., Brand]:
     def add(name: str = "Brand", timezone_name: str = "Europe/Paris", **fields: Any) -> Brand:
         data = {"name": name, "timezone": timezone_name, "currency": "EUR", **fields}
         with schema_context(agency.agency.schema_name):
-            return services.create_brand(data, actor=tests_actor(), now=timezone.now())
+            return services.create_brand(data, actor=actor_for_tests(), now=timezone.now())
 
     return add
 
@@ -55,7 +55,7 @@ def add_campaign(agency: SignedUpAgency) -> Callable[..., Campaign]:
             windows: list[clock.Window] | None = None, **fields: Any) -> Campaign:
         now = timezone.now()
         with schema_context(agency.agency.schema_name):
-            edit = {"actor": tests_actor(), "now": now}
+            edit = {"actor": actor_for_tests(), "now": now}
             campaign = services.create_campaign({"brand": brand, "name": name, **fields}, **edit)
             if windows is not None:
                 services.set_schedule(campaign, windows, **edit)

@@ -35,7 +35,7 @@ from campaigns.models import Campaign
 from saas.db import connection
 from tenants.models import Agency
 from tenants.services import create_agency
-from tests.conftest import tests_actor
+from tests.conftest import actor_for_tests
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -75,7 +75,7 @@ def live_agency(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveA
         result = create_agency(name="Browser Agency", slug=SLUG, email=EMAIL, password=PASSWORD)
         now = timezone.now()
         with schema_context(result.agency.schema_name):
-            edit = {"actor": tests_actor(), "now": now}
+            edit = {"actor": actor_for_tests(), "now": now}
             brand = services.create_brand(
                 {"name": "Maison Lumière", "timezone": "Europe/Paris", "currency": "EUR",
                  "daily_budget": Decimal("500.00")}, **edit)
@@ -114,7 +114,7 @@ def server(live_agency: LiveAgency) -> Iterator[str]:
     """gunicorn on a free port; yields the agency's base URL."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": _test_database_url(), "DEBUG": "0",
-           "DJANGO_SETTINGS_MODULE": "tests.settings"}
+           "DJANGO_SETTINGS_MODULE": "tests.settings", "WEBHOOK_ALLOW_PRIVATE": "1"}
     OUTPUT.mkdir(exist_ok=True)
     log = (OUTPUT / "browser-server.log").open("w")
     process = subprocess.Popen(
@@ -207,5 +207,38 @@ def test_a_person_sees_a_spend_pause_a_campaign_and_resumes_another(
             expect(page.locator("svg.chart rect.bar")).to_have_count(30)
             expect(page.get_by_text("A spend")).to_be_visible()
             page.screenshot(path=str(OUTPUT / "campaign.png"), full_page=True)
+
+            add_a_webhook_test_it_and_set_alert_thresholds(page)
         finally:
             browser.close()
+
+
+def add_a_webhook_test_it_and_set_alert_thresholds(page: Any) -> None:
+    """The Webhooks page: add an endpoint (its secret is shown once), send it a test (an event
+    among the recent ones), rotate its secret, and alert the brand at 50, 90 and 100 %."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="Webhooks").click()
+    expect(page.get_by_role("heading", name="Webhooks", exact=True)).to_be_visible()
+    page.get_by_label("URL").fill("http://127.0.0.1:9/hooks")
+    page.get_by_label("Description").fill("ERP")
+    page.get_by_role("button", name="Add endpoint").click()
+    secret = page.get_by_test_id("secret")
+    expect(secret).to_contain_text("whsec_")
+    first_secret = secret.inner_text()
+    endpoint = page.locator("article.endpoint")
+    expect(endpoint).to_contain_text("http://127.0.0.1:9/hooks")
+    expect(endpoint).to_have_attribute("data-state", "healthy")
+
+    endpoint.get_by_role("button", name="Send a test to http://127.0.0.1:9/hooks").click()
+    expect(page.get_by_text("sent to http://127.0.0.1:9/hooks")).to_be_visible()
+    expect(page.locator("table.events")).to_contain_text("webhook.test")
+    page.locator("article.endpoint").get_by_role("button", name="Rotate the secret").click()
+    expect(page.get_by_test_id("secret")).to_contain_text("whsec_")
+    assert page.get_by_test_id("secret").inner_text() != first_secret
+
+    page.get_by_label("Alert thresholds of Maison Lumière").fill("50, 90, 100")
+    page.get_by_role("button", name="Save the thresholds of Maison Lumière").click()
+    expect(page.get_by_text("Maison Lumière alerts at 50 %, 90 %, 100 % of each budget.")
+           ).to_be_visible()
+    page.screenshot(path=str(OUTPUT / "webhooks.png"), full_page=True)

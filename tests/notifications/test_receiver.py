@@ -142,7 +142,7 @@ def test_a_fail_rate_fails_about_that_share(deliver: Deliver, behaviour: Behavio
             {"type": "webhook.disabled", "data": {"webhook": 5, "reason": "410 Gone"}},
             "webhook.disabled webhook 5: 410 Gone",
         ),
-        ({"type": "webhook.test", "data": {"webhook": 5}}, 'webhook.test {"webhook": 5}'),
+        ({"type": "webhook.test", "data": {"webhook": 5}}, "webhook.test webhook 5"),
         ([1, 2], "(not an event object)"),
     ],
 )

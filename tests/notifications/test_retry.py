@@ -13,6 +13,7 @@ from notifications.retry import (
     is_gone,
     next_attempt_at,
     should_disable,
+    unavailable_wait,
 )
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -84,3 +85,22 @@ def test_an_endpoint_is_disabled_after_five_days_without_a_success() -> None:
 def test_410_gone_disables_at_once_and_nothing_else_does() -> None:
     assert is_gone(410)
     assert not any(is_gone(status) for status in (None, 200, 404, 429, 500, 503))
+
+
+@pytest.mark.parametrize(("failing_for", "wait"), [
+    (timedelta(0), timedelta(seconds=5)),
+    (timedelta(seconds=20), timedelta(seconds=5)),
+    (timedelta(seconds=60), timedelta(seconds=15)),
+    (timedelta(minutes=4), timedelta(minutes=1)),
+    (timedelta(days=3), timedelta(minutes=1)),
+])
+def test_an_unavailable_endpoint_is_left_alone_longer_the_longer_it_fails(
+    failing_for: timedelta, wait: timedelta
+) -> None:
+    assert unavailable_wait(failing_for, retry_after=None) == wait
+
+
+def test_an_unavailable_endpoints_retry_after_is_respected_even_past_the_minute() -> None:
+    assert unavailable_wait(timedelta(0), retry_after=timedelta(minutes=10)) == timedelta(
+        minutes=10)
+

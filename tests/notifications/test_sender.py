@@ -83,6 +83,51 @@ def test_a_redirect_is_not_followed(local_server: LocalServer) -> None:
     assert len(local_server.received) == 1
 
 
+def test_a_session_sends_its_attempts_over_one_connection_while_it_stays_open(
+    local_server: LocalServer, resolver: FakeResolver
+) -> None:
+    local_server.keep_alive = True
+    resolver.answers = {"hooks.example": ["127.0.0.1"]}
+    url = local_server.url(host="hooks.example")
+    with sender.Session(url, allow_private=True) as session:
+        results = [session.send(BODY, HEADERS) for _ in range(3)]
+    assert all(result.delivered for result in results)
+    assert len({r.peer_port for r in local_server.received}) == 1  # one connection
+    assert resolver.lookups == ["hooks.example"]  # resolved and checked once for the batch
+
+
+def test_a_session_reconnects_to_the_checked_address_when_the_server_closes(
+    local_server: LocalServer, resolver: FakeResolver
+) -> None:
+    resolver.answers = {"hooks.example": ["127.0.0.1"]}  # HTTP/1.0: closed after each answer
+    with sender.Session(local_server.url(host="hooks.example"), allow_private=True) as session:
+        assert session.send(BODY, HEADERS).delivered
+        resolver.answers = {"hooks.example": ["10.0.0.1"]}  # rebinding changes nothing
+        assert session.send(BODY, HEADERS).delivered
+    assert len({r.peer_port for r in local_server.received}) == 2
+    assert resolver.lookups == ["hooks.example"]
+
+
+def test_each_attempt_of_a_session_has_its_own_deadline(local_server: LocalServer) -> None:
+    local_server.keep_alive = True
+    calls: list[int] = []
+
+    def slow_second(handler: BaseHTTPRequestHandler) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            time.sleep(1.0)
+        answer_with(204)(handler)
+
+    local_server.answer = slow_second
+    with sender.Session(local_server.url(), allow_private=True, timeout=0.6) as session:
+        first = session.send(BODY, HEADERS)
+        time.sleep(0.7)  # past the first attempt's deadline: the second has its own
+        second = session.send(BODY, HEADERS)
+        third = session.send(BODY, HEADERS)
+    assert first.delivered and third.delivered
+    assert second.error == "timed out after 0.6 s"
+
+
 def test_a_slow_server_times_out(local_server: LocalServer) -> None:
     def slow(handler: BaseHTTPRequestHandler) -> None:
         time.sleep(2)

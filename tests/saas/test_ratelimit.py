@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +61,20 @@ def test_counted_work_that_fails_is_not_counted() -> None:
         pass
     with pytest.raises(ratelimit.RateLimited), ratelimit.counted(key, rate):
         pytest.fail("past the rate, the block must not run")
+
+
+def test_leases_a_caller_did_not_use_go_back_to_its_quota() -> None:
+    """Ten processes serving one slow token: each lease runs out unused before its process sees
+    the token again. Without the return every request would cost a whole lease (100 units) and
+    the quota of 5,000 would be gone in six rounds."""
+    key, rate = fresh_key(), ratelimit.Rate(5000, 1)
+    processes = [ratelimit.Leases() for _ in range(10)]
+    allowed = []
+    for _ in range(30):
+        allowed += [bool(quota and quota.allowed) for quota in
+                    (leases.take(key, rate) for leases in processes)]
+        time.sleep(0.025)  # longer than a lease lasts (100 units of 0.2 ms)
+    assert allowed == [True] * 300
 
 
 @pytest.fixture
