@@ -10,22 +10,22 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from campaigns import clock, rules
-from campaigns.api.fields import CurrencyField, money_field
+from campaigns.api.fields import AlertThresholdsField, CurrencyField, TimezoneField, money_field
 from campaigns.ledger import format_amount
 from campaigns.models import (
     Brand,
     Campaign,
     StatusChange,
-    validate_timezone_name,
     validate_window,
 )
 
 
 class BrandSerializer(serializers.ModelSerializer[Brand]):
-    timezone = serializers.CharField(validators=[validate_timezone_name])
+    timezone = TimezoneField()
     currency = CurrencyField(default="USD")
     daily_budget = money_field()
     monthly_budget = money_field()
+    alert_thresholds = AlertThresholdsField(required=False)
 
     class Meta:
         model = Brand
