@@ -17,6 +17,7 @@ from rest_framework.serializers import BaseSerializer
 from audit.log import actor_of
 from campaigns import clock, selectors, services
 from campaigns.api.fields import parse_field, parse_instant
+from campaigns.api.responses import BrandStatusResponse
 from campaigns.api.serializers import (
     BrandSerializer,
     CampaignSerializer,
@@ -74,7 +75,7 @@ class BrandViewSet(EditViewSet):
     def perform_destroy(self, instance: Brand) -> None:
         services.delete_brand(instance, **self.edit_context())
 
-    @extend_schema(parameters=[AT_PARAMETER], responses={200: dict})
+    @extend_schema(parameters=[AT_PARAMETER], responses={200: BrandStatusResponse})
     @action(detail=True, methods=["get"])
     def status(self, request: Request, pk: str) -> Response:
         brand = self.get_object()

@@ -14,6 +14,7 @@ from campaigns import clock
 from campaigns.api.fields import MONEY_PATTERN
 from campaigns.currencies import CURRENCY_CODES
 from tests.conftest import Api
+from tests.openapi import assert_documented
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +72,12 @@ def test_thresholds_in_any_order_are_stored_in_increasing_order(api: Api) -> Non
     refused = api.post("brands", {"name": "B", "timezone": "UTC", "alert_thresholds": [80, 80]})
     assert refused.status_code == 400
     assert "alert_thresholds" in refused.json()["fields"]
+
+
+def test_a_brands_status_is_what_the_schema_documents(api: Api, public_client: Client) -> None:
+    brand = api.brand(daily_budget="50.00")
+    api.spend(api.campaign(brand), "12.50")
+    schema = public_client.get("/api/v1/schema/", {"format": "json"}).json()
+    for at in (None, "2026-03-29T01:30:00+01:00"):
+        body = api.ok(api.get(f"brands/{brand['id']}/status", **({"at": at} if at else {})))
+        assert_documented(schema, "/api/v1/brands/{id}/status", "get", 200, body)
