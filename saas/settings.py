@@ -100,6 +100,7 @@ MIDDLEWARE = [
     # HTTPS redirect exempts /healthz; nothing in them depends on the host).
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "saas.middleware.ContentSecurityPolicyMiddleware",
     "saas.middleware.HealthCheckMiddleware",
     # Before anything reads the database: a caller past its rate costs one Redis call.
     "saas.throttle.TokenRateLimitMiddleware",
@@ -245,6 +246,18 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
 }
+# Every HTML page's Content-Security-Policy (saas.middleware.ContentSecurityPolicyMiddleware).
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Budget control API",
     "DESCRIPTION": "Brands, campaigns, dayparting and spend for advertising agencies.",
