@@ -107,6 +107,7 @@ MIDDLEWARE = [
     # Outside the tenant lookup, so an unknown host's 404 under /api/ is JSON too.
     "saas.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantMiddleware",
+    "saas.throttle.AgencyRateLimitMiddleware",
     # The spend middleware answers POST /api/v1/spend itself, after everything above (which
     # applies to every request, spend included: headers, health, the per-token rate limit,
     # JSON errors, tenancy and the token). The middleware below serves browsers (static files,
@@ -232,6 +233,8 @@ AXES_LOCKOUT_CALLABLE = "dashboard.views.locked_out"  # a readable page, not a b
 SIGNUP_RATE = os.environ.get("SIGNUP_RATE", "10/hour")
 # API requests per token (or per client address without one), past which 429 (saas.throttle).
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1000/second")
+# API requests of one agency over all its tokens (saas.throttle.AgencyRateLimitMiddleware).
+AGENCY_RATE_LIMIT = os.environ.get("AGENCY_RATE_LIMIT", "3000/second")
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
