@@ -181,10 +181,14 @@ def add_webhook(request: HttpRequest) -> HttpResponse:
     form = WebhookForm(request.POST)
     if not form.is_valid():
         return _webhooks_response(request, form=form, status=400)
-    created = notification_services.create_endpoint(
-        url=form.cleaned_data["url"], description=form.cleaned_data["description"],
-        event_types=form.cleaned_data["event_types"], actor=Actor.user(request.user),
-        now=timezone.now())
+    try:
+        created = notification_services.create_endpoint(
+            url=form.cleaned_data["url"], description=form.cleaned_data["description"],
+            event_types=form.cleaned_data["event_types"], actor=Actor.user(request.user),
+            now=timezone.now())
+    except notification_services.TooManyEndpoints as exc:
+        form.add_error(None, str(exc))
+        return _webhooks_response(request, form=form, status=409)
     return _webhooks_response(request, new_secret=(created.endpoint, created.secret))
 
 

@@ -78,6 +78,7 @@ def create_endpoint(*, url: str, actor: Actor, now: datetime,
     """A new endpoint with a fresh secret. `url` and `event_types` are validated already."""
     secret = signing.new_secret()
     with transaction.atomic():
+        _refuse_past_the_endpoint_cap()
         endpoint = WebhookEndpoint.objects.create(
             url=url, description=description, enabled=enabled, created_at=now,
             event_types=list(event_types) if event_types is not None else all_event_types(),
@@ -86,6 +87,22 @@ def create_endpoint(*, url: str, actor: Actor, now: datetime,
         record(actor, Action.CREATE, ObjectType.WEBHOOK, endpoint.pk, at=now,
                changes=changes_between({}, audited(endpoint)))
     return Created(endpoint, secret)
+
+
+class TooManyEndpoints(Conflict):
+    def __init__(self) -> None:
+        super().__init__(f"An agency may have at most {settings.WEBHOOK_MAX_ENDPOINTS} webhook "
+                         "endpoints; delete one first.")
+
+
+def _refuse_past_the_endpoint_cap() -> None:
+    """Each endpoint costs the shared workers its deliveries: `WEBHOOK_MAX_ENDPOINTS` per
+    agency. Two creates at once count one after the other (an agency-wide transaction lock)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                       [f"webhooks.create:{connection.schema_name}"])
+    if WebhookEndpoint.objects.count() >= settings.WEBHOOK_MAX_ENDPOINTS:
+        raise TooManyEndpoints
 
 
 def update_endpoint(endpoint: WebhookEndpoint, changes: dict[str, Any], *, actor: Actor,

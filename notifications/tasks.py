@@ -3,7 +3,9 @@
 - `deliver(endpoint_id)` sends one endpoint's due deliveries, in the agency's schema (the app is
   tenant-schemas-celery's `CeleryApp`: a task published inside `schema_context(schema)` runs in
   that schema). It is sent when an event-writing transaction commits (`send_soon`), at the
-  moment of a retry due within a minute, and by the sweep.
+  moment of a retry due within a minute, and by the sweep. It runs on the `webhooks` queue, so
+  slow receivers never hold the processes that run the budget passes, and within an agency's
+  `slots` share, so one agency's slow receivers never hold all of that queue's processes.
 - `dispatch_due` runs every minute from beat, in the public schema: one query finds the
   agencies whose earliest delivery is due, and each gets a `sweep`, which hands every endpoint
   with something due to `deliver`. So deliveries go out even if the task sent on commit was
@@ -15,19 +17,20 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from notifications import wakeups
+from notifications import slots, wakeups
 from notifications.delivery import deliver_endpoint
 from saas.db import connection
 
 logger = logging.getLogger(__name__)
 SWEEP_EXPIRES_SECONDS = 55  # the next minute's sweep does the same work
+SLOT_WAIT = timedelta(seconds=1)  # a delivery whose agency is at its cap tries again after this
 _rng = random.SystemRandom()  # the retry schedule's jitter
 
 
@@ -56,7 +59,11 @@ def deliver(endpoint_id: int) -> int:
     if schema == settings.PUBLIC_SCHEMA_NAME:
         logger.error("webhook delivery refused: the task carried no agency schema")
         return 0
-    report = deliver_endpoint(endpoint_id, clock=timezone.now, rng=_rng)
+    with slots.agency_slot(schema) as granted:
+        if not granted:  # the agency's other endpoints hold its share: come back shortly
+            _publish(schema, endpoint_id, eta=timezone.now() + SLOT_WAIT)
+            return 0
+        report = deliver_endpoint(endpoint_id, clock=timezone.now, rng=_rng)
     if report.more:
         _publish(schema, endpoint_id)  # the backlog goes on, after the work queued meanwhile
     elif report.next_due is not None:

@@ -19,7 +19,8 @@ from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-COLOURS = {"web": "\033[36m", "worker": "\033[33m", "beat": "\033[35m", "setup": "\033[32m"}
+COLOURS = {"web": "\033[36m", "worker": "\033[33m", "hooks": "\033[34m", "beat": "\033[35m",
+           "setup": "\033[32m"}
 RESET = "\033[0m"
 
 
@@ -79,8 +80,12 @@ def processes(env: dict[str, str], port: str) -> dict[str, list[str]]:
         # No control socket: its default path is per user, shared by every checkout's `make run`.
         "web": [str(BIN / "gunicorn"), "saas.wsgi:application", "--bind", f"0.0.0.0:{port}",
                 "--workers", "2", "--access-logfile", "-", "--no-control-socket"],
+        # Budget passes and sweeps on one worker, webhook deliveries (which wait on other
+        # people's servers) on another: a slow receiver never holds a pass back.
         "worker": [str(BIN / "celery"), "-A", "saas", "worker", "--loglevel", "INFO",
-                   "--concurrency", "2"],
+                   "--concurrency", "2", "-Q", "celery", "-n", "jobs@%h"],
+        "hooks": [str(BIN / "celery"), "-A", "saas", "worker", "--loglevel", "INFO",
+                  "--concurrency", "4", "-Q", "webhooks", "-n", "webhooks@%h"],
         "beat": [str(BIN / "celery"), "-A", "saas", "beat", "--loglevel", "INFO"],
     }
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -190,6 +191,12 @@ CELERY_TASK_TIME_LIMIT = 50  # a pass must end inside its one-minute period
 CELERY_TASK_SOFT_TIME_LIMIT = 45
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Webhook deliveries wait on other people's servers (up to 15 s an attempt): their own queue,
+# so a worker that serves only `celery` (the budget passes, the sweeps) is never held by them.
+# A worker started without -Q serves both; make run and docker-compose run one of each.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("webhooks"))
+CELERY_TASK_ROUTES = {"notifications.deliver": {"queue": "webhooks"}}
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 
@@ -197,6 +204,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
 # Development and tests only: allow http:// and hosts that resolve to private, loopback or other
 # inside addresses (`make run` sets it so a local receiver can be used). Off in production.
 WEBHOOK_ALLOW_PRIVATE = env_flag("WEBHOOK_ALLOW_PRIVATE")
+# How many of one agency's endpoints are sent to at once over every worker (notifications.slots),
+# and how many endpoints an agency may have.
+WEBHOOK_AGENCY_CONCURRENCY = int(os.environ.get("WEBHOOK_AGENCY_CONCURRENCY", "2"))
+WEBHOOK_MAX_ENDPOINTS = int(os.environ.get("WEBHOOK_MAX_ENDPOINTS", "20"))
 
 # --- Auth ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

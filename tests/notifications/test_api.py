@@ -113,6 +113,18 @@ def test_a_deleted_webhook_is_gone(api_client: Client) -> None:
     assert api_client.get(f"/api/v1/webhooks/{hook['id']}").status_code == 404
 
 
+def test_an_agency_has_at_most_its_share_of_endpoints(api_client: Client,
+                                                      settings: Any) -> None:
+    settings.WEBHOOK_MAX_ENDPOINTS = 2
+    first, _ = created(api_client), created(api_client)
+    refused = post(api_client, "webhooks", {"url": HOOK})
+    assert refused.status_code == 409
+    assert "at most 2 webhook endpoints" in refused.json()["message"]
+    assert api_client.get("/api/v1/webhooks").json()["count"] == 2
+    assert api_client.delete(f"/api/v1/webhooks/{first['id']}").status_code == 204
+    created(api_client)
+
+
 def test_rotating_gives_a_new_secret(api_client: Client) -> None:
     hook = created(api_client)
     response = post(api_client, f"webhooks/{hook['id']}/rotate-secret")

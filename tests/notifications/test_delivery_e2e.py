@@ -104,10 +104,11 @@ class Broker:
 
 
 class Worker(Processes):
-    def start_worker(self, broker: Broker, name: str = "worker") -> None:
+    def start_worker(self, broker: Broker, name: str = "worker", concurrency: int = 2) -> None:
         env = {**self.env(broker.url), "WEBHOOK_ALLOW_PRIVATE": "1"}
         self.start(name, [
-            str(CELERY), "-A", "saas", "worker", "--pool", "prefork", "--concurrency", "2",
+            str(CELERY), "-A", "saas", "worker", "--pool", "prefork",
+            "--concurrency", str(concurrency),
             "--loglevel", "INFO", "--without-gossip", "--without-mingle",
         ], env)
 
@@ -325,3 +326,61 @@ def test_an_endpoint_that_hangs_does_not_delay_another(
               "while the other hung")
         assert delay < 3.0
         assert len(local_server.received) == 1  # one attempt at a time to the stuck one
+
+
+@pytest.fixture
+def three_processes(tmp_path: Path, broker: Broker) -> Iterator[Worker]:
+    processes = Worker(tmp_path)
+    processes.start_worker(broker, concurrency=3)
+    try:
+        yield processes
+    finally:
+        processes.stop()
+        print(processes.report())
+
+
+@pytest.fixture
+def other_tenant(committed_tenant: Tenant, django_db_blocker: Any) -> Iterator[Tenant]:
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        agency, token = make_tenant("webhooks-e2e-other")
+        try:
+            yield Tenant(agency, token)
+        finally:
+            connection.close()
+            connection.set_schema_to_public()
+            agency.delete(force_drop=True)
+
+
+def test_an_agencys_hanging_endpoints_leave_workers_for_other_agencies(
+    committed_tenant: Tenant, other_tenant: Tenant, three_processes: Worker,
+    local_server: LocalServer, second_server: LocalServer, settings: Any,
+    django_db_blocker: Any,
+) -> None:
+    """Three endpoints of one agency hang, on a worker of three processes: two of them send
+    (WEBHOOK_AGENCY_CONCURRENCY), the third waits its turn, and another agency's delivery
+    takes the free process at once instead of waiting 12 s behind them."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+    release = threading.Event()
+    local_server.answer = lambda handler: release.wait(12)
+    with django_db_blocker.unblock():
+        hanging = [dict(committed_tenant.call(
+            "post", "webhooks", {"url": local_server.url(path=f"/hang{n}")}, status=201))
+            for n in range(3)]
+        healthy = add_webhook(other_tenant, second_server)
+        three_processes.wait_ready()
+        for hook in hanging:
+            committed_tenant.call("post", f"webhooks/{hook['id']}/test", status=202)
+        wait_for(local_server, 2, three_processes)
+        time.sleep(0.5)  # the third had its chance to take a process
+        in_flight = len(local_server.received)
+        asked = time.monotonic()
+        other_tenant.call("post", f"webhooks/{healthy['id']}/test", status=202)
+        wait_for(second_server, 1, three_processes)
+        delay = time.monotonic() - asked
+        release.set()
+        print(f"another agency's endpoint got its event {delay * 1000:.0f} ms after the API "
+              f"call, while {in_flight} of this agency's endpoints hung")
+        assert in_flight == 2
+        assert delay < 3.0
+        wait_for(local_server, 3, three_processes)  # the third is sent once a slot frees
