@@ -210,7 +210,10 @@ class Leases:
 
     def _keep(self, key: str, lease: _Lease) -> None:
         if len(self._leases) >= self.MAX_KEYS:
-            self._leases.clear()  # dropped units come back to the quota as it refills
+            # The least recently used goes (`take` puts a lease it uses last): many keys that
+            # are each used once (made-up tokens) cannot push out the leases in real use.
+            # Its units come back to the quota as it refills.
+            del self._leases[next(iter(self._leases))]
         self._leases[key] = lease
 
 

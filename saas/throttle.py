@@ -25,13 +25,19 @@ from saas.clients import address_group, address_in
 from saas.errors import error_response
 from tenants.tokens import hash_secret, looks_like_token
 
+TOKEN_KEY = "api:token:"
+
 
 def caller_key(meta: Mapping[str, Any]) -> str:
     """Whose quota a request (its META, or a WSGI environ) counts against."""
     keyword, _, value = str(meta.get("HTTP_AUTHORIZATION", "")).strip().partition(" ")
     token = value.strip()
     if keyword.lower() == "bearer" and looks_like_token(token):
-        return f"api:token:{hash_secret(token)}"
+        return f"{TOKEN_KEY}{hash_secret(token)}"
+    return address_key(meta)
+
+
+def address_key(meta: Mapping[str, Any]) -> str:
     return f"api:address:{address_group(address_in(meta))}"
 
 
@@ -65,20 +71,35 @@ class TokenRateLimitMiddleware:
         key = self.key(request) if request.path.startswith("/api/") else None
         if key is None:
             return self.get_response(request)
-        # The rate is part of the key: a quota stored under another rate (a changed setting,
-        # a test's) never carries over into this one.
-        quota = self.leases.take(f"{key}:{self.rate.count}/{self.rate.period}", self.rate)
+        quota = self.leases.take(self._rated(key), self.rate)
         if quota is not None and not quota.allowed:
             response = error_response(ratelimit.RateLimited(
                 quota, f"Too many requests: {self.whose} may make {self.rate.count} a "
                        f"{_period_name(self.rate.period)}. Try again in {quota.retry_after} s."))
         else:
             response = self.get_response(request)
+            if response.status_code == 401 and key.startswith(TOKEN_KEY):
+                response = self._unverified(request, response)
         if quota is not None and self.sets_headers:
             response["RateLimit-Limit"] = str(quota.limit)
             response["RateLimit-Remaining"] = str(quota.remaining)
             response["RateLimit-Reset"] = str(quota.reset)
         return response
+
+    def _rated(self, key: str) -> str:
+        """The rate is part of the key: a quota stored under another rate (a changed setting,
+        a test's) never carries over into this one."""
+        return f"{key}:{self.rate.count}/{self.rate.period}"
+
+    def _unverified(self, request: HttpRequest, refused: HttpResponse) -> HttpResponse:
+        """A bearer token that authenticated nobody counts against its client's address too:
+        made-up tokens, each with a quota of its own, would otherwise never be limited."""
+        quota = self.leases.take(self._rated(address_key(request.META)), self.rate)
+        if quota is None or quota.allowed:
+            return refused
+        return error_response(ratelimit.RateLimited(
+            quota, f"Too many requests from this address with tokens that are not valid. "
+                   f"Try again in {quota.retry_after} s."))
 
 
 class AgencyRateLimitMiddleware(TokenRateLimitMiddleware):

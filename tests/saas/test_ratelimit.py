@@ -136,3 +136,16 @@ def test_a_rate_that_is_no_rate_fails_the_system_checks(settings: Any) -> None:
     settings.SIGNUP_RATE = "10/hr"
     (error,) = rates_are_rates()
     assert "SIGNUP_RATE" in error.msg
+
+
+def test_many_keys_used_once_do_not_push_out_a_lease_in_use() -> None:
+    """Made-up tokens each leave a lease behind; the table of leases is bounded, and what it
+    drops is what was used least recently, not every lease at once."""
+    leases, rate = ratelimit.Leases(), ratelimit.Rate(1000, 1)
+    leases.MAX_KEYS = 5
+    in_use = fresh_key()
+    leases.take(in_use, rate)
+    for _ in range(20):
+        leases.take(fresh_key(), rate)
+        leases.take(in_use, rate)
+    assert in_use in leases._leases and len(leases._leases) <= 5

@@ -4,6 +4,7 @@ per-agency rate over all of an agency's tokens, which only its own requests coun
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,19 @@ def test_a_tokens_rate_is_its_own_on_every_host(
     assert public.get("/api/v1/brands").status_code == 200
     assert public.get("/api/v1/brands").status_code == 429  # the same token, on another host
     assert other.client().get("/api/v1/brands").status_code == 200
+
+
+@pytest.mark.django_db
+def test_made_up_tokens_count_against_their_address(
+    agency: SignedUpAgency, settings: Any
+) -> None:
+    """Each made-up token would have a fresh quota of its own; failing, they also count
+    against the client's address, and past its rate they get 429 instead of 401."""
+    settings.API_RATE_LIMIT = "3/minute"
+    made_up = [agency.client(token=f"bc{secrets.token_hex(5)}_{secrets.token_hex(32)}")
+               .get("/api/v1/brands").status_code for _ in range(5)]
+    assert made_up == [401, 401, 401, 429, 429]
+    assert agency.client().get("/api/v1/brands").status_code == 200  # a real token is its own
 
 
 def second_token(agency: SignedUpAgency) -> str:
