@@ -95,7 +95,8 @@ class Delivery(models.Model):
     endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE,
                                  related_name="deliveries")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
-    attempts = models.PositiveSmallIntegerField(default=0)
+    # Not small: `recover` may send an event again any number of times.
+    attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
@@ -124,7 +125,7 @@ class DeliveryAttempt(models.Model):
     # Copies of the delivery's, so the log of an endpoint is read newest first from one index.
     endpoint_id = models.BigIntegerField()
     event_id = models.BigIntegerField()
-    attempt = models.PositiveSmallIntegerField()
+    attempt = models.PositiveIntegerField()
     at = models.DateTimeField()
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField()

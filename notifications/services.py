@@ -182,16 +182,19 @@ WITH wanted AS (
     WHERE e.created_at >= %(since)s AND CASE
         WHEN e.for_endpoint IS NULL THEN e.type = ANY(w.event_types::text[])
         ELSE e.for_endpoint = w.id END
+), available AS (
+    -- Never sooner than the endpoint asked (a 429's or 503's Retry-After, its outage wait).
+    SELECT GREATEST(%(now)s, available_at) AS at FROM {endpoint} WHERE id = %(endpoint)s
 ), rescheduled AS (
     -- A delivery a sender is recording right now is left to it: its own retry follows.
-    UPDATE {delivery} d SET next_attempt_at = %(now)s
+    UPDATE {delivery} d SET next_attempt_at = (SELECT at FROM available)
     WHERE d.id IN (SELECT p.id FROM {delivery} p JOIN wanted ON wanted.id = p.event_id
                    WHERE p.endpoint_id = %(endpoint)s AND p.delivered_at IS NULL
                    FOR UPDATE SKIP LOCKED)
     RETURNING d.next_attempt_at
 ), added AS (
     INSERT INTO {delivery} (endpoint_id, event_id, attempts, next_attempt_at, created_at)
-    SELECT %(endpoint)s, id, 0, %(now)s, %(now)s FROM wanted
+    SELECT %(endpoint)s, id, 0, (SELECT at FROM available), %(now)s FROM wanted
     ON CONFLICT (endpoint_id, event_id) DO NOTHING
     RETURNING next_attempt_at
 ), scheduled AS (

@@ -73,7 +73,7 @@ def resolve_host(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError) as error:
-        raise UnsafeWebhookURL(f"the host {host} does not resolve ({error})") from error
+        raise UnsafeWebhookURL(f"the host {host} does not resolve") from error
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     return list(dict.fromkeys(addresses))  # the same address once, order kept
 
@@ -95,6 +95,8 @@ def _category_problem(address: IPAddress) -> str | None:
         (address.is_loopback, "a loopback address"),
         (address.is_link_local, "a link-local address"),
         (address.is_multicast, "a multicast address"),
+        (isinstance(address, ipaddress.IPv6Address) and address.is_site_local,
+         "a site-local address"),
         (isinstance(address, ipaddress.IPv4Address) and address in _SHARED, "a shared address"),
         (address.is_reserved, "a reserved address"),
         (address.is_private, "a private address"),
@@ -126,7 +128,9 @@ def _check_addresses(host: str, addresses: Sequence[IPAddress]) -> None:
         if problem := address_problem(address):
             if _is_ip_literal(host):
                 raise UnsafeWebhookURL(f"{host} is {problem}")
-            raise UnsafeWebhookURL(f"the host {host} resolves to {address}, {problem}")
+            # Not which address, nor what kind: an agency must not map the service's own
+            # network (db.internal -> 10.0.0.5) through this message.
+            raise UnsafeWebhookURL(f"the host {host} resolves to an address that is not public")
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -150,6 +154,9 @@ def _parse(url: str, allow_private: bool) -> httpx.URL:
         raise UnsafeWebhookURL("the URL must not contain a user name or password")
     if not parsed.raw_host:
         raise UnsafeWebhookURL("the URL has no host")
+    if parsed.port is not None and not 1 <= parsed.port <= 65535:
+        # The resolver would take the port modulo 65536: another port than the one shown.
+        raise UnsafeWebhookURL("the port must be from 1 to 65535")
     return parsed
 
 

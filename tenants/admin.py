@@ -11,12 +11,17 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django_celery_beat import admin as beat_admin
 from django_celery_beat import models as beat
 from django_tenants.admin import TenantAdminMixin
+from django_tenants.utils import schema_context
 
+from audit.log import Actor
 from saas.db import connection
+from tenants import services
 from tenants.models import Agency, ApiToken, Domain
 
 
@@ -119,10 +124,23 @@ class ApiTokenAdmin(PublicHostOnlyAdmin):
     search_fields = ["name", "prefix", "agency__slug"]
     list_select_related = ["agency"]
     fields = ["agency", "name", "prefix", "scopes", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = ["agency", "name", "prefix", "scopes", "created_at", "last_used_at"]
+    readonly_fields = ["agency", "name", "prefix", "scopes", "created_at", "last_used_at",
+                       "revoked_at"]
+    # Revoked only by the action below, through the service, so that it is in the agency's
+    # audit log; and never un-revoked (a field left editable brought a revoked token back).
+    actions = ["revoke"]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # a token's plaintext must reach its owner: create tokens through the API
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
+        at, actor = timezone.now(), Actor.user(request.user)
+        revoked = 0
+        for token in queryset.select_related("agency"):
+            with schema_context(token.agency.schema_name):  # where its audit log is
+                revoked += services.revoke_token(token.agency, token.pk, actor=actor, at=at)
+        self.message_user(request, f"{revoked} tokens revoked.")
 
 
 # django-celery-beat's schedule, like the registry above, lives only in the public schema, which is

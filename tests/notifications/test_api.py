@@ -13,7 +13,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from notifications.delivery import deliver_endpoint
-from notifications.models import EVENT_TYPES, Delivery, Event
+from notifications.models import EVENT_TYPES, Delivery, Event, WebhookEndpoint
 from tests.conftest import SignedUpAgency
 from tests.notifications.conftest import FakeResolver, LocalServer, answer_with
 
@@ -89,7 +89,7 @@ def test_without_the_development_flag_only_public_https_urls_are_accepted(
         response = post(api_client, "webhooks", {"url": url})
         assert refused_field(response) == ["url"], url
     message = post(api_client, "webhooks", {"url": "https://inside.example/in"}).json()
-    assert "private" in message["fields"]["url"][0]
+    assert "not public" in message["fields"]["url"][0]
 
 
 def test_a_patch_changes_what_it_names(api_client: Client) -> None:
@@ -199,6 +199,27 @@ def test_recover_schedules_again_what_the_endpoint_has_not_acknowledged(
     assert response.json() == {"scheduled": 1}
     with schema_context(agency.agency.schema_name):
         assert Delivery.objects.filter(next_attempt_at__isnull=False).count() == 1
+
+
+def test_recover_sends_no_sooner_than_the_endpoint_asked(
+    api_client: Client, agency: SignedUpAgency
+) -> None:
+    """An endpoint that answered 503 with Retry-After is not tried before then, however often
+    `recover` is called."""
+    hook = created(api_client, event_types=["webhook.test"])
+    post(api_client, f"webhooks/{hook['id']}/test")
+    later = datetime.now(UTC) + timedelta(hours=6)
+    with schema_context(agency.agency.schema_name):
+        WebhookEndpoint.objects.filter(pk=hook["id"]).update(available_at=later)
+        Delivery.objects.update(next_attempt_at=later + timedelta(days=1), attempts=3)
+    since = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    for _ in range(3):
+        assert post(api_client, f"webhooks/{hook['id']}/recover",
+                    {"since": since}).status_code == 202
+    with schema_context(agency.agency.schema_name):
+        assert list(Delivery.objects.values_list("next_attempt_at", flat=True)) == [later]
+        Delivery.objects.update(attempts=70_000)  # past a smallint: recovered that often
+        assert Delivery.objects.get().attempts == 70_000
 
 
 @pytest.mark.parametrize("since", ["2026-03-01T00:00:00", "yesterday", "", 5])

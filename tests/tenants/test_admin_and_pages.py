@@ -14,6 +14,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from accounts.models import User
+from audit.models import AuditEntry
 from tenants.admin import PublicHostOnlyAdmin
 from tenants.models import Agency
 
@@ -118,6 +119,30 @@ def test_platform_superuser_sees_the_registry_on_the_public_admin(
     assert client.get("/admin/tenants/apitoken/add/").status_code == 403
     # Agencies are made by signup, with their schema, first user and token.
     assert client.get("/admin/tenants/agency/add/").status_code == 403
+
+
+def test_the_operator_revokes_a_token_with_an_audited_action_and_never_brings_it_back(
+    make_agency: Callable[..., Any]
+) -> None:
+    acme = make_agency("acme")
+    with schema_context("public"):
+        User.objects.create_superuser("ops@platform.example", "ops-Password-77")
+    client = csrf_client(settings.BASE_DOMAIN)
+    admin_login(client, "ops@platform.example", "ops-Password-77")
+    token = acme.agency.tokens.get()
+    changed = client.post("/admin/tenants/apitoken/", {
+        "action": "revoke", "_selected_action": [token.pk],
+        "csrfmiddlewaretoken": client.cookies["csrftoken"].value})
+    assert changed.status_code == 302
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    with schema_context(acme.agency.schema_name):
+        entry = AuditEntry.objects.get(action="revoke")
+    assert (entry.object_type, entry.object_id, entry.actor_name) == (
+        "token", token.pk, "ops@platform.example")
+    page = client.get(f"/admin/tenants/apitoken/{token.pk}/change/").content.decode()
+    assert 'name="revoked_at' not in page  # shown, not editable
+    assert acme.client().get("/api/v1/brands").status_code == 401
 
 
 def test_tenant_admin_adds_a_user_by_email(make_agency: Callable[..., Any]) -> None:
