@@ -17,6 +17,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -27,6 +28,10 @@ _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix (RFC 6052)
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d (RFC 4291)
 _DEFAULT_PORTS = {"https": 443, "http": 80}
+# getaddrinfo has no timeout of its own, and a name's own DNS server (the agency's choice) may
+# answer slowly on purpose: the lookup runs in a thread, and whoever asked waits this long.
+RESOLVE_SECONDS = 3.0
+_LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-dns")
 # Forms a translator turns into a connection to the embedded IPv4 address; tunnels (6to4,
 # Teredo) must pass the check for both their IPv6 and their embedded IPv4 address.
 _TRANSLATED = frozenset({"IPv4-mapped", "NAT64"})
@@ -70,8 +75,13 @@ def resolve_host(host: str, port: int) -> list[IPAddress]:
     The one place the policy asks the resolver: tests replace it to play a public (or a
     rebinding) name without reaching the internet.
     """
+    lookup = _LOOKUPS.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM,
+                             proto=socket.IPPROTO_TCP)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        infos = lookup.result(timeout=RESOLVE_SECONDS)
+    except TimeoutError as error:
+        raise UnsafeWebhookURL(f"the host {host} did not resolve within "
+                               f"{RESOLVE_SECONDS:g} s") from error
     except (OSError, UnicodeError) as error:
         raise UnsafeWebhookURL(f"the host {host} does not resolve") from error
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]

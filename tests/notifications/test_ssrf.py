@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 
 import pytest
 
@@ -183,3 +184,20 @@ def test_an_international_host_name_is_resolved_in_its_ascii_form(
     resolver.answers["xn--bcher-kva.example"] = [PUBLIC_V4]
 
     assert validate_url("https://bücher.example/", False) == "https://bücher.example/"
+
+
+def test_a_name_that_resolves_too_slowly_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lookup may not hold a web worker (or a delivery) for the resolver's own timeout."""
+    release = threading.Event()
+
+    def slow_lookup(*args: object, **kwargs: object) -> list[object]:
+        release.wait(10)
+        return []
+
+    monkeypatch.setattr(ssrf, "RESOLVE_SECONDS", 0.2)
+    monkeypatch.setattr(socket, "getaddrinfo", slow_lookup)
+    try:
+        with pytest.raises(UnsafeWebhookURL, match=r"did not resolve within 0\.2 s"):
+            ssrf.resolve_host("slow.example", 443)
+    finally:
+        release.set()
