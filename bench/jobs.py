@@ -14,7 +14,7 @@ use):
   3. a steady pass a minute later: nothing changes (what most minutes look like).
 
 `--worker` then pauses them again and times the same work through a real Celery worker
-(`celery -A saas worker`, prefork, one process per core): `dispatch_passes` fans out one task
+(`celery -A saas worker`, prefork, one process per core): `dispatch_full_passes` fans out one task
 per agency, and the clock stops when every campaign is active. Everything the run creates is
 dropped at the end.
 """
@@ -133,7 +133,7 @@ def report(label: str, seconds: float, agencies: int, changed: int) -> None:
 
 def via_worker(schemas: list[str], total: int, eve: datetime) -> float:
     """Pause them again, then time dispatch -> every campaign active through a real worker."""
-    from campaigns.tasks import dispatch_passes
+    from campaigns.tasks import dispatch_full_passes
 
     run_all_tenants(eve)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
@@ -148,7 +148,7 @@ def via_worker(schemas: list[str], total: int, eve: datetime) -> float:
     try:
         time.sleep(4)  # the worker's pool is up (its start is not part of the pass)
         started = time.perf_counter()
-        dispatch_passes()
+        dispatch_full_passes()
         while count_by_status(schemas).get("active", 0) < total:
             if time.perf_counter() - started > 120:
                 raise SystemExit(f"the worker did not resume everything; see {log}")

@@ -21,17 +21,24 @@ every agency has a brand daily budget used up on that day. The first agency is a
 and their Agency, Domain and ApiToken rows inserted with one statement per table.
 
 The clock: every pass and every check gets the instant `at`; the worker's passes get it through
-the optional `at` of `campaigns.dispatch_passes` / `run_tenant_pass` (beat sends none: now).
-M is the local midnight of 2026-06-10 in `--zone`:
+the optional `at` of `campaigns.dispatch_passes` / `dispatch_full_passes` / `run_tenant_pass`
+(beat sends none: now). M is the local midnight of 2026-06-10 in `--zone`. Two designs on the
+same data: the full pass of every agency (before issue 15 every minute; now the hourly safety
+net, and `run_jobs`), and the due-driven minute (`dispatch_passes`: only the agencies whose
+marker is due, and in them only the brands with a campaign due):
 
   setup      M - 180 s  a full pass in process (run_all_tenants): the stored state of this run
   quiet      M - 120 s  the full pass in process again, nothing changes (the reference figure):
                         on a new connection (every schema's catalog entries cold, as a worker's
                         backend is), then on the same one (warm)
-  warm-up    M - 120 s  a real worker (prefork, 2 processes) does the same (not timed)
-  quiet      M -  60 s  through the worker: dispatch_passes and its passes, until drained
-  midnight   M +   1 s  through the worker: the zone's capped campaigns resume
-  midnight   M +   1 s  the full pass in process, after resetting at M - 180 s (reference)
+  quiet      M - 120 s  due-driven, in process: the dispatcher's query and the passes it finds
+  warm-up    M - 120 s  a real worker (prefork, 2 processes) does the full pass (not timed)
+  quiet      M -  60 s  full, through the worker: dispatch_full_passes and its passes, drained
+  midnight   M +   1 s  full, through the worker: the zone's capped campaigns resume
+  (reset)    M - 180 s  a full pass in process: back to the eve
+  quiet      M -  60 s  due-driven, through the worker: dispatch_passes and its passes
+  midnight   M +   1 s  due-driven, through the worker
+  midnight   M +   1 s  in process, after resetting at M - 180 s: full (reference), due-driven
 
 After each: the campaigns whose stored status or reasons differ from a fresh evaluation at that
 instant (`selectors.snapshot(at).evaluate_all()`, per agency) must be 0. Then signup latency
@@ -85,7 +92,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 from django_tenants.utils import schema_context  # noqa: E402
 
-from campaigns import clock, selectors  # noqa: E402
+from campaigns import clock, due, selectors  # noqa: E402
 from campaigns.ledger import SpendEvent, record_spend  # noqa: E402
 from campaigns.models import (  # noqa: E402
     Brand,
@@ -96,8 +103,8 @@ from campaigns.models import (  # noqa: E402
     SpendTotal,
 )
 from campaigns.selectors import zone  # noqa: E402
-from campaigns.tasks import dispatch_passes  # noqa: E402
-from campaigns.tenant_passes import run_all_tenants  # noqa: E402
+from campaigns.tasks import dispatch_full_passes, dispatch_passes  # noqa: E402
+from campaigns.tenant_passes import run_all_tenants, run_for_schema  # noqa: E402
 from saas.celery import app as celery_app  # noqa: E402
 from saas.db import connection  # noqa: E402
 from tenants.models import SCOPES, Agency, ApiToken, Domain  # noqa: E402
@@ -579,6 +586,18 @@ def in_process(label: str, schemas: Sequence[str], at: datetime) -> tuple[Cost, 
     return cost, changed
 
 
+def due_in_process(label: str, schemas: Sequence[str], at: datetime) -> tuple[Cost, int]:
+    """What the minute's dispatcher and the due passes it sends do, in this process."""
+    connection.set_schema_to_public()
+    with costed() as cost, sql_timed(cost):
+        results = [run_for_schema(schema, at, only_due=True) for schema in due.due_agencies(at)]
+    changed = sum(len(r.transitions) for r in results)
+    brands = sum(r.brands for r in results)
+    report(label, cost, len(schemas), f"{len(results)} passes deciding {brands} brands, "
+           f"{changed} campaigns changed")
+    return cost, changed
+
+
 class Worker:
     """A real `celery -A saas worker` (prefork, 2 processes) on the bench's broker."""
 
@@ -614,14 +633,16 @@ class Worker:
         lists = [queue, *(f"{queue}\x06\x16{p}" for p in (3, 6, 9))]
         return sum(int(self.broker.llen(key)) for key in lists) + int(self.broker.hlen("unacked"))
 
-    def dispatch(self, at: datetime) -> tuple[Cost, str]:
-        """dispatch_passes(at) sent to the worker; the clock stops when the worker has finished
-        every pass the dispatcher enqueued (its log says how many, then each one ending)."""
+    def dispatch(self, at: datetime, *, full: bool = True) -> tuple[Cost, str]:
+        """dispatch_full_passes(at) (or dispatch_passes(at), the due-driven minute, unless
+        `full`) sent to the worker; the clock stops when the worker has finished every pass the
+        dispatcher enqueued (its log says how many, then each one ending)."""
         assert self.process is not None
         tail = LogTail(self.log)
         connection.set_schema_to_public()  # the dispatcher runs in the public schema
+        dispatcher = dispatch_full_passes if full else dispatch_passes
         with costed(self.process.pid) as cost:
-            dispatch_passes.apply_async(kwargs={"at": at.isoformat()})
+            dispatcher.apply_async(kwargs={"at": at.isoformat()})
             deadline = time.monotonic() + 300
             while not tail.finished(self.pending):
                 if time.monotonic() > deadline or self.process.poll() is not None:
@@ -630,7 +651,7 @@ class Worker:
         return cost, tail.summary()
 
 
-DISPATCHER = "campaigns.dispatch_passes"
+DISPATCHERS = ("campaigns.dispatch_passes", "campaigns.dispatch_full_passes")
 # Celery's worker log (INFO): one line as each task ends, however it ends.
 ENDED = re.compile(r"Task (?P<name>\S+)\[[^\]]+\] (?:succeeded in (?P<seconds>[0-9.e-]+)s: "
                    r"(?P<value>.*)|raised unexpected)|Discarding revoked task: (?P<dropped>\S+)\[")
@@ -661,7 +682,7 @@ class LogTail:
                 self.failed += 1
             else:
                 self.runs.setdefault(name, []).append(float(match["seconds"]))
-            if name == DISPATCHER:
+            if name in DISPATCHERS:
                 self.dispatched = True
                 value = (match["value"] or "").strip()
                 self.enqueued = int(value) if value.isdigit() else None
@@ -719,30 +740,51 @@ def passes(schemas: Sequence[str], zone_name: str, scenario: Scenario) -> None:
     cost, _ = in_process("quiet minute in process, same connection", schemas, quiet_in)
     scenario.add("quiet minute, in process, same connection", cost)
     scenario.check("quiet, in process", schemas, quiet_in)
+    cost, _ = due_in_process("DUE quiet minute in process", schemas, quiet_in)
+    scenario.add("DUE quiet minute, in process", cost)
+    scenario.check("DUE quiet, in process", schemas, quiet_in)
 
     worker = Worker()
     worker.start()
     try:
         worker.dispatch(quiet_in)  # warm-up: every worker process has its connection
         cost, tasks = worker.dispatch(quiet_worker)
-        report("quiet minute via a worker (2 processes)", cost, len(schemas), tasks)
-        scenario.add("quiet minute, real worker (2 processes)", cost)
-        scenario.check("quiet, worker", schemas, quiet_worker)
+        report("FULL quiet minute via a worker (2 processes)", cost, len(schemas), tasks)
+        scenario.add("FULL quiet minute, real worker (2 processes)", cost)
+        scenario.check("FULL quiet, worker", schemas, quiet_worker)
 
         before = stored_state(schemas, zone_name)
         cost, tasks = worker.dispatch(midnight)
-        report(f"{zone_name} midnight via the worker", cost, len(schemas), tasks)
+        report(f"FULL {zone_name} midnight via the worker", cost, len(schemas), tasks)
         say(f"{'':<44} {len(before)} campaigns in {zone_name}: "
             f"{changes(before, stored_state(schemas, zone_name))}")
-        scenario.add(f"{zone_name} midnight, real worker", cost)
-        scenario.check("midnight, worker", schemas, midnight)
+        scenario.add(f"FULL {zone_name} midnight, real worker", cost)
+        scenario.check("FULL midnight, worker", schemas, midnight)
+
+        run_all_tenants(setup)  # back to the eve: the markers are what a full pass leaves
+        cost, tasks = worker.dispatch(quiet_worker, full=False)
+        report("DUE quiet minute via the worker", cost, len(schemas), tasks)
+        scenario.add("DUE quiet minute, real worker (2 processes)", cost)
+        scenario.check("DUE quiet, worker", schemas, quiet_worker)
+
+        before = stored_state(schemas, zone_name)
+        cost, tasks = worker.dispatch(midnight, full=False)
+        report(f"DUE {zone_name} midnight via the worker", cost, len(schemas), tasks)
+        say(f"{'':<44} {len(before)} campaigns in {zone_name}: "
+            f"{changes(before, stored_state(schemas, zone_name))}")
+        scenario.add(f"DUE {zone_name} midnight, real worker", cost)
+        scenario.check("DUE midnight, worker", schemas, midnight)
     finally:
         worker.stop()
 
     run_all_tenants(setup)  # back to the eve, for the in-process reference
-    cost, _ = in_process(f"{zone_name} midnight in process (reference)", schemas, midnight)
-    scenario.add(f"{zone_name} midnight, in process", cost)
-    scenario.check("midnight, in process", schemas, midnight)
+    cost, _ = in_process(f"FULL {zone_name} midnight in process (reference)", schemas, midnight)
+    scenario.add(f"FULL {zone_name} midnight, in process", cost)
+    scenario.check("FULL midnight, in process", schemas, midnight)
+    run_all_tenants(setup)
+    cost, _ = due_in_process(f"DUE {zone_name} midnight in process", schemas, midnight)
+    scenario.add(f"DUE {zone_name} midnight, in process", cost)
+    scenario.check("DUE midnight, in process", schemas, midnight)
     say(f"{'':<44} a commit waiting for its WAL flush now takes "
         f"{commit_latency() * 1000:.1f} ms (median)")
 

@@ -159,7 +159,8 @@ class CampaignAdmin(EditThroughServices):
                     "dayparting"]
     list_filter = ["status", "brand"]
     search_fields = ["name"]
-    readonly_fields = ["status", "pause_reasons", "status_changed_at", "manual_paused"]
+    readonly_fields = ["status", "pause_reasons", "status_changed_at", "next_change_at",
+                       "manual_paused"]
     actions = ["pause", "resume"]
     fields_edited = services.CAMPAIGN_FIELDS
 

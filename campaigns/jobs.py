@@ -5,6 +5,13 @@ A new local day or month simply has no spend yet, so the reasons of the old one 
 window that opened simply contains the instant. The pass is set-based (a fixed number of
 queries whatever the number of brands and campaigns), and idempotent: run twice or late, it
 leaves the same statuses and writes history only for real changes.
+
+A pass looks at every brand (`run_jobs`, the hourly safety net) or only at the brands with a
+campaign due (`only_due`, what the minute's dispatcher sends): those whose `next_change_at` is
+reached, or never set. Either way the brands it looks at are decided whole, at the pass's
+instant, exactly as the full pass decides them (brand sums need all their campaigns), so a
+late pass decides as a timely one. Then it sets the agency's marker to the earliest
+`next_change_at` of all its campaigns (`campaigns.due`).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from datetime import datetime
 from django.db import OperationalError, transaction
 from psycopg.errors import LockNotAvailable
 
-from campaigns import status
+from campaigns import due, selectors, status
 from campaigns.models import Cause
 from saas.db import connection
 
@@ -30,17 +37,24 @@ class PassResult:
     at: datetime
     transitions: list[status.Transition] = field(default_factory=list)
     skipped: bool = False  # another pass for this agency held the lock
+    brands: int = 0  # how many brands it decided
 
 
-def run_pass(at: datetime) -> PassResult:
-    """One pass for the agency whose schema the connection is in."""
+def run_pass(at: datetime, *, only_due: bool = False) -> PassResult:
+    """One pass for the agency whose schema the connection is in: every brand, or only those
+    with a campaign due at `at`."""
     result = PassResult(schema=connection.schema_name, at=at)
     with transaction.atomic():
         if not _lock_pass(result.schema):
             result.skipped = True
             return result
-        decision = status.decide_brands(at, cause=Cause.JOB, brands=status.lock_brands(None))
+        version = due.marker_version()  # before looking: see campaigns.due
+        brands = (selectors.due_brand_rows(at, lock=True) if only_due
+                  else status.lock_brands(None))
+        decision = status.decide_brands(at, cause=Cause.JOB, brands=brands, lower_marker=False)
         result.transitions = decision.transitions
+        result.brands = len(brands)
+        due.raise_marker(at, version)
     return result
 
 

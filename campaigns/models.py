@@ -158,10 +158,15 @@ class Campaign(models.Model):
     status = models.CharField(max_length=6, choices=Status.choices, default=Status.ACTIVE)
     pause_reasons = ArrayField(models.CharField(max_length=32), default=list, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    # The first instant after the last decision at which the evaluation can change without new
+    # spend (`pacing.next_change_at`); None: never decided, so due. Written only by
+    # campaigns.status, with the status; the passes evaluate only the campaigns due.
+    next_change_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["next_change_at"], name="campaign_next_change_at")]
         constraints = [
             *budgets_not_negative("campaign"),
             models.CheckConstraint(condition=Q(lifetime_budget__gte=0),

@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import Q
 from psycopg import sql
 
 from campaigns import clock, rules
@@ -41,6 +42,7 @@ class CampaignState:
     today: Decimal = ZERO
     month: Decimal = ZERO
     stored_reasons: list[str] = field(default_factory=list)  # as the campaign row has them
+    stored_next_change_at: datetime | None = None  # as the campaign row has it
 
 
 @dataclass
@@ -94,7 +96,7 @@ SELECT c.id, c.brand_id, c.daily_budget, c.monthly_budget, c.dayparting, c.manua
        CASE WHEN c.dayparting THEN ARRAY(
            SELECT ARRAY[w.day_of_week, w.start_minute, w.end_minute]
            FROM {window} w WHERE w.campaign_id = c.id
-       ) END
+       ) END, c.next_change_at
 FROM jsonb_to_recordset(%s::jsonb) AS k(brand_id bigint, day date, month date)
 JOIN {campaign} c ON c.brand_id = k.brand_id
 LEFT JOIN {total} d
@@ -111,6 +113,17 @@ def brand_rows(brand_ids: Iterable[int] | None = None, *, lock: bool = False) ->
     brands = Brand.objects.order_by("id")
     if brand_ids is not None:
         brands = brands.filter(pk__in=list(brand_ids))
+    if lock:
+        brands = brands.select_for_update()
+    return [BrandRow(*row) for row in
+            brands.values_list("id", "timezone", "daily_budget", "monthly_budget")]
+
+
+def due_brand_rows(at: datetime, *, lock: bool = False) -> list[BrandRow]:
+    """The brands with a campaign due at `at` (its `next_change_at` reached, or never decided),
+    in id order, as `brand_rows`: one query (index campaign_next_change_at)."""
+    due = Campaign.objects.filter(Q(next_change_at__isnull=True) | Q(next_change_at__lte=at))
+    brands = Brand.objects.filter(pk__in=due.values("brand_id")).order_by("id")
     if lock:
         brands = brands.select_for_update()
     return [BrandRow(*row) for row in
@@ -146,7 +159,8 @@ def snapshot_of(at: datetime, brands: Sequence[BrandRow]) -> Snapshot:
 
 
 def _campaign_state(row: Sequence[Any], brand: BrandRow) -> CampaignState:
-    campaign_id, brand_id, daily, monthly, dayparting, manual, stored, today, month, windows = row
+    (campaign_id, brand_id, daily, monthly, dayparting, manual, stored, today, month, windows,
+     next_change_at) = row
     return CampaignState(
         campaign_id=campaign_id, brand_id=brand_id, tz=zone(brand.timezone),
         campaign_caps=rules.Caps(daily=daily, monthly=monthly),
@@ -154,6 +168,7 @@ def _campaign_state(row: Sequence[Any], brand: BrandRow) -> CampaignState:
         dayparting=dayparting, manual=manual,
         windows=[clock.Window(*window) for window in windows or ()],
         today=today, month=month, stored_reasons=list(stored),
+        stored_next_change_at=next_change_at,
     )
 
 

@@ -1,4 +1,5 @@
-"""`migrate` stores the beat schedule: one dispatcher every minute, for the whole platform."""
+"""`migrate` stores the beat schedule, for the whole platform: the dispatcher of due passes every
+minute, and a full pass of every agency once an hour (the safety net)."""
 
 from __future__ import annotations
 
@@ -12,21 +13,34 @@ from django.dispatch import receiver
 from saas.db import connection
 
 DISPATCHER_NAME = "budget passes, every minute"
+FULL_DISPATCHER_NAME = "full budget passes, hourly"
+# Local midnights fall on :00, :15, :30 and :45 UTC; the full passes come between them.
+FULL_PASS_MINUTE = "7"
 
 
 def ensure_beat_schedule() -> None:
-    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+    from django_celery_beat.models import CrontabSchedule
 
     every_minute, _ = CrontabSchedule.objects.get_or_create(
         minute="*", hour="*", day_of_week="*", day_of_month="*", month_of_year="*",
         timezone="UTC",
     )
-    wanted = {"task": "campaigns.dispatch_passes", "crontab": every_minute, "enabled": True,
-              "expire_seconds": 55}
-    task, created = PeriodicTask.objects.get_or_create(name=DISPATCHER_NAME, defaults=wanted)
-    if not created and any(getattr(task, name) != value for name, value in wanted.items()):
-        for name, value in wanted.items():
-            setattr(task, name, value)
+    hourly, _ = CrontabSchedule.objects.get_or_create(
+        minute=FULL_PASS_MINUTE, hour="*", day_of_week="*", day_of_month="*",
+        month_of_year="*", timezone="UTC",
+    )
+    _ensure_entry(DISPATCHER_NAME, "campaigns.dispatch_passes", every_minute)
+    _ensure_entry(FULL_DISPATCHER_NAME, "campaigns.dispatch_full_passes", hourly)
+
+
+def _ensure_entry(name: str, task_name: str, crontab: Any) -> None:
+    from django_celery_beat.models import PeriodicTask
+
+    wanted = {"task": task_name, "crontab": crontab, "enabled": True, "expire_seconds": 55}
+    task, created = PeriodicTask.objects.get_or_create(name=name, defaults=wanted)
+    if not created and any(getattr(task, key) != value for key, value in wanted.items()):
+        for key, value in wanted.items():
+            setattr(task, key, value)
         task.save()  # only when it differs: a second `migrate` changes nothing
 
 

@@ -15,10 +15,11 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 
-from campaigns import rules, selectors
+from campaigns import due, pacing, rules, selectors
 from campaigns.models import Campaign, Status, StatusChange
 from saas.db import compose, connection
 
@@ -40,28 +41,37 @@ def status_for(reasons: Sequence[str]) -> str:
 
 # The ORM has no form for "update where the locked row differs, and keep a history row of each
 # change" in one statement. FOR UPDATE waits for a concurrent decider and then sees the row as
-# it left it, so the comparison is with what is stored, not with what was read.
+# it left it, so the comparison is with what is stored, not with what was read. A campaign
+# whose reasons stay but whose `next_change_at` moves (a new day, an edited schedule) gets the
+# new instant and no history row.
 APPLY_SQL = compose("""
 WITH decided AS (
     SELECT * FROM jsonb_to_recordset(%(decided)s::jsonb) AS d(id bigint, status text,
-                                                              reasons text[])
+                                                              reasons text[],
+                                                              next_change_at timestamptz)
 ), locked AS (
-    SELECT c.id, c.status, c.pause_reasons
+    SELECT c.id, c.status, c.pause_reasons, c.next_change_at
     FROM {campaign} c JOIN decided d ON d.id = c.id
     ORDER BY c.id
     FOR UPDATE OF c
 ), changed AS (
     UPDATE {campaign} c
-    SET status = d.status, pause_reasons = d.reasons::varchar(32)[], status_changed_at = %(at)s
+    SET status = d.status, pause_reasons = d.reasons::varchar(32)[],
+        status_changed_at = CASE WHEN l.pause_reasons::text[] IS DISTINCT FROM d.reasons
+                                 THEN %(at)s ELSE c.status_changed_at END,
+        next_change_at = d.next_change_at
     FROM locked l JOIN decided d ON d.id = l.id
-    WHERE c.id = l.id AND l.pause_reasons::text[] IS DISTINCT FROM d.reasons
-    RETURNING c.id, l.status AS from_status
+    WHERE c.id = l.id AND (l.pause_reasons::text[] IS DISTINCT FROM d.reasons
+                           OR l.next_change_at IS DISTINCT FROM d.next_change_at)
+    RETURNING c.id, l.status AS from_status,
+              l.pause_reasons::text[] IS DISTINCT FROM d.reasons AS transition
 ), history AS (
     INSERT INTO {history} (campaign_id, at, from_status, to_status, reasons, cause)
     SELECT ch.id, %(at)s, ch.from_status, d.status, d.reasons::varchar(32)[], %(cause)s
     FROM changed ch JOIN decided d ON d.id = ch.id
+    WHERE ch.transition
 )
-SELECT id, from_status FROM changed
+SELECT id, from_status FROM changed WHERE transition
 """, campaign=Campaign, history=StatusChange)
 
 
@@ -78,9 +88,11 @@ class Decision:
 
 
 def apply(
-    evaluations: Mapping[int, rules.Evaluation], *, at: datetime, cause: str
+    evaluations: Mapping[int, rules.Evaluation], *, at: datetime, cause: str,
+    next_change_at: Mapping[int, datetime],
 ) -> Decision:
-    """Store each evaluation's reasons and the status they give; one statement in all."""
+    """Store each evaluation's reasons, the status they give and the campaign's
+    `next_change_at`; one statement in all."""
     if not evaluations:
         return Decision([], {})
     decided = {campaign_id: evaluation.ordered_reasons()
@@ -88,7 +100,8 @@ def apply(
     stored = {campaign_id: StoredStatus(status_for(reasons), reasons)
               for campaign_id, reasons in decided.items()}
     document = json.dumps([{"id": campaign_id, "status": state.status,
-                            "reasons": state.pause_reasons}
+                            "reasons": state.pause_reasons,
+                            "next_change_at": next_change_at[campaign_id].isoformat()}
                            for campaign_id, state in stored.items()])
     with connection.cursor() as cursor:
         cursor.execute(APPLY_SQL, {"decided": document, "at": at, "cause": cause})
@@ -99,6 +112,24 @@ def apply(
         for campaign_id, from_status in changed
     ]
     return Decision(transitions, stored)
+
+
+def next_changes(current: selectors.Snapshot) -> dict[int, datetime]:
+    """Each campaign's `pacing.next_change_at` after the snapshot's instant, computed once per
+    zone and schedule (a brand's campaigns mostly share both)."""
+    computed: dict[tuple[Any, ...], datetime] = {}
+    upcoming = {}
+    for campaign_id, state in current.campaigns.items():
+        key = (state.tz.key, state.dayparting and tuple(state.windows))
+        if key not in computed:
+            computed[key] = pacing.next_change_at(current.at, state.tz, state.windows,
+                                                  state.dayparting)
+        upcoming[campaign_id] = computed[key]
+    return upcoming
+
+
+def _earlier(new: datetime, stored: datetime | None) -> bool:
+    return stored is None or new < stored
 
 
 def lock_brands(brand_ids: Iterable[int] | None) -> list[selectors.BrandRow]:
@@ -118,18 +149,31 @@ def decide_locked(at: datetime, *, cause: str, brand_ids: Iterable[int]) -> Deci
 
 
 def decide_brands(
-    at: datetime, *, cause: str, brands: Sequence[selectors.BrandRow]
+    at: datetime, *, cause: str, brands: Sequence[selectors.BrandRow],
+    lower_marker: bool = True,
 ) -> Decision:
     """`decide` for brands whose rows the caller has just locked and read: one read, and one
-    write only when some campaign's reasons change (under the brands' locks nobody else can
-    change them in between)."""
+    write only when some campaign's reasons or `next_change_at` change (under the brands' locks
+    nobody else can change them in between).
+
+    A `next_change_at` moved earlier (or set for the first time) lowers the agency's pass
+    marker (`due.lower`, one upsert), unless `lower_marker` is off: a pass sets the marker
+    itself once it has decided (`due.raise_marker`).
+    """
     current = selectors.snapshot_of(at, brands)
     evaluations = current.evaluate_all()
+    upcoming = next_changes(current)
     changed = {
         campaign_id: evaluation for campaign_id, evaluation in evaluations.items()
         if evaluation.ordered_reasons() != current.campaigns[campaign_id].stored_reasons
+        or upcoming[campaign_id] != current.campaigns[campaign_id].stored_next_change_at
     }
-    decision = apply(changed, at=at, cause=cause)
+    decision = apply(changed, at=at, cause=cause, next_change_at=upcoming)
+    earlier = [upcoming[campaign_id] for campaign_id in changed
+               if _earlier(upcoming[campaign_id],
+                           current.campaigns[campaign_id].stored_next_change_at)]
+    if earlier and lower_marker:
+        due.lower(min(earlier))
     for campaign_id, state in current.campaigns.items():
         if campaign_id not in decision.stored:
             reasons = state.stored_reasons

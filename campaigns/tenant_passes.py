@@ -1,4 +1,6 @@
-"""Running the pass for every agency (the command) or dispatching it (the Celery beat task)."""
+"""Running the full pass for every agency (the command, and the hourly safety net's dispatcher).
+
+The minute's dispatcher reads the agencies with something due from `campaigns.due` instead."""
 
 from __future__ import annotations
 
@@ -46,9 +48,9 @@ def _ready_schemas() -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def run_for_schema(schema: str, at: datetime) -> PassResult:
+def run_for_schema(schema: str, at: datetime, *, only_due: bool = False) -> PassResult:
     with schema_context(schema):
-        return run_pass(at)
+        return run_pass(at, only_due=only_due)
 
 
 def run_all_tenants(

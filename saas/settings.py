@@ -64,6 +64,9 @@ SHARED_APPS = [
     # Per agency, the earliest instant a webhook delivery of theirs is due: the minute's sweep
     # finds the agencies with work in one query instead of visiting every schema.
     "notifications.shared",
+    # Per agency, the earliest instant one of its campaigns can change by time alone: the
+    # minute's dispatcher sends passes only to the agencies with something due (one query).
+    "campaigns.shared",
 ]
 # Tenant apps get one copy per agency schema: the agency's own users, sessions and admin log
 # (so its admin shows only its people), and all budget data.

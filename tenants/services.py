@@ -21,6 +21,7 @@ from django_tenants.utils import schema_context, schema_exists, tenant_context
 from accounts.models import User
 from audit.log import Actor, changes_between, record
 from audit.models import Action, ObjectType
+from campaigns import due
 from saas import ratelimit
 from saas.clients import address_group
 from saas.errors import Conflict
@@ -127,6 +128,9 @@ def create_agency(*, name: str, slug: str, email: str, password: str) -> SignupR
         domain = Domain.objects.create(domain=tenant_domain(slug), tenant=agency, is_primary=True)
         # The schema is cloned only once the row (and so the slug) is ours.
         agency.create_schema(check_if_exists=False, verbosity=0)
+        # Its first budget pass on the next minute (campaigns.due); from then on, only when
+        # one of its campaigns can change.
+        due.mark_due(agency.pk, agency.created_at)
         with tenant_context(agency):  # the token row is public's; its audit entry, the agency's
             user = User.objects.create_superuser(email=email, password=password)
             _, plaintext = create_token(agency, SIGNUP_TOKEN_NAME, SCOPES,

@@ -285,8 +285,10 @@ def test_moving_a_brand_to_another_zone_runs_the_same_queries_for_1_or_30_events
     from django.test.utils import CaptureQueriesContext
 
     counts = []
-    for events, zone in ((1, "Asia/Tokyo"), (30, "America/New_York")):
-        brand = api.brand(timezone="UTC", name=zone)
+    # One zone for both: whether the move brings the next local midnight earlier (so the edit
+    # also lowers the agency's pass marker, one more statement) depends on the time of day.
+    for events, zone in ((1, "Asia/Tokyo"), (30, "Asia/Tokyo")):
+        brand = api.brand(timezone="UTC", name=f"{zone} {events}")
         campaign = api.campaign(brand)
         for n in range(events):
             api.spend(campaign, "0.10", occurred_at=f"2026-03-01T{n % 24:02d}:00:00Z")

@@ -16,7 +16,7 @@ from django_celery_beat.models import PeriodicTask
 from django_tenants.utils import schema_context
 from tenant_schemas_celery import task as tenant_task
 
-from campaigns import signals, tasks
+from campaigns import due, signals, tasks
 from campaigns.jobs import PassResult
 from campaigns.models import Brand, Campaign, StatusChange
 from saas.celery import app
@@ -50,6 +50,10 @@ def _fresh_tenant_cache() -> Any:
 
 
 def test_migrate_stores_one_dispatcher_every_minute_in_the_public_schema() -> None:
+    hourly = PeriodicTask.objects.get(name=signals.FULL_DISPATCHER_NAME)
+    assert hourly.task == "campaigns.dispatch_full_passes" and hourly.enabled
+    assert hourly.crontab is not None
+    assert (hourly.crontab.minute, hourly.crontab.hour) == (signals.FULL_PASS_MINUTE, "*")
     entry = PeriodicTask.objects.get(name=signals.DISPATCHER_NAME)
     assert entry.task == "campaigns.dispatch_passes" and entry.enabled
     assert entry.expire_seconds == tasks.PASS_EXPIRES_SECONDS
@@ -83,7 +87,7 @@ def test_the_worker_looks_each_agency_up_once_per_cache_period(
         assert tasks.run_tenant_pass.get_tenant_for_schema(schema).pk == api.agency.pk
 
 
-def test_the_dispatcher_sends_one_pass_per_ready_agency_with_its_schema_in_the_header(
+def test_the_hourly_dispatcher_sends_one_pass_per_ready_agency_with_its_schema_in_the_header(
     api: Api, published: list[dict[str, Any]]
 ) -> None:
     second, _ = make_tenant("second-agency")
@@ -91,7 +95,7 @@ def test_the_dispatcher_sends_one_pass_per_ready_agency_with_its_schema_in_the_h
     unborn.auto_create_schema = False  # its schema does not exist (yet)
     unborn.save()
 
-    assert tasks.dispatch_passes() == 2
+    assert tasks.dispatch_full_passes() == 2
 
     assert [m["name"] for m in published] == ["campaigns.run_tenant_pass"] * 2
     assert [m["headers"]["_schema_name"] for m in published] == [
@@ -142,7 +146,7 @@ def test_run_jobs_and_the_task_share_one_pass(api: Api, monkeypatch: pytest.Monk
     """`run_jobs` and the Celery task both call campaigns.jobs.run_pass."""
     seen: list[tuple[str, datetime]] = []
 
-    def spy(at: datetime) -> Any:
+    def spy(at: datetime, **options: Any) -> Any:
         seen.append((connection.schema_name, at))
         from campaigns.jobs import PassResult
         return PassResult(schema=connection.schema_name, at=at)
@@ -167,13 +171,17 @@ def test_a_dispatch_given_an_instant_hands_it_to_every_pass(
         sent.append(kwargs)
 
     monkeypatch.setattr(Celery, "send_task", record)
+    due.mark_due(api.agency.pk, datetime(2026, 6, 9, 22, tzinfo=UTC))
+    assert tasks.dispatch_passes("2026-06-09T21:59:59+00:00") == 0  # not due yet then
     assert tasks.dispatch_passes("2026-06-09T22:00:01+00:00") == 1
     tasks.dispatch_passes()
-    assert sent == [{"at": "2026-06-09T22:00:01+00:00"}, None]
+    tasks.dispatch_full_passes("2026-06-09T22:00:01+00:00")
+    assert sent == [{"only_due": True, "at": "2026-06-09T22:00:01+00:00"}, {"only_due": True},
+                    {"at": "2026-06-09T22:00:01+00:00"}]
 
     seen: list[datetime] = []
 
-    def spy(at: datetime) -> PassResult:
+    def spy(at: datetime, **options: Any) -> PassResult:
         seen.append(at)
         return PassResult(schema=connection.schema_name, at=at)
 
