@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from audit.log import actor_of
-from campaigns import clock, selectors, services
+from campaigns import clock, flights, selectors, services
 from campaigns.api.fields import parse_field, parse_instant
 from campaigns.api.serializers import (
     BrandSerializer,
@@ -139,12 +139,15 @@ class CampaignViewSet(EditViewSet):
     def status(self, request: Request, pk: str) -> Response:
         campaign = self.get_object()
         at = requested_instant(request)
-        evaluation = selectors.snapshot(at, brand_ids=[campaign.brand_id]).evaluate(campaign.pk)
+        current = selectors.snapshot(at, brand_ids=[campaign.brand_id])
         return Response({
             "campaign": campaign.pk,
             "status": campaign.status,
             "pause_reasons": list(campaign.pause_reasons),
-            "evaluation": evaluation_body(evaluation),
+            "evaluation": evaluation_body(
+                current.evaluate(campaign.pk),
+                flight=flights.flight_figures(current, campaign.pk),
+                forecast=flights.forecast(current, campaign.pk)),
         })
 
     @extend_schema(responses=HistorySerializer(many=True))
