@@ -19,7 +19,8 @@ from saas.errors import Conflict, InvalidInput
 # The fields the audit log follows: the API's own, as the models name them.
 BRAND_FIELDS = ("name", "timezone", "currency", "daily_budget", "monthly_budget",
                 "alert_thresholds")
-CAMPAIGN_FIELDS = ("brand", "name", "daily_budget", "monthly_budget", "dayparting")
+CAMPAIGN_FIELDS = ("brand", "name", "daily_budget", "monthly_budget", "dayparting", "start_date",
+                   "end_date", "lifetime_budget", "pacing")
 
 
 class HasSpend(Conflict):

@@ -20,6 +20,7 @@ from campaigns.api.fields import parse_field, parse_instant
 from campaigns.api.serializers import (
     BrandSerializer,
     CampaignSerializer,
+    CampaignStatusBodySerializer,
     HistorySerializer,
     ScheduleSerializer,
     evaluation_body,
@@ -134,7 +135,7 @@ class CampaignViewSet(EditViewSet):
         campaign = services.set_manual_pause(self.get_object(), False, **self.edit_context())
         return Response(CampaignSerializer(campaign).data)
 
-    @extend_schema(parameters=[AT_PARAMETER], responses={200: dict})
+    @extend_schema(parameters=[AT_PARAMETER], responses=CampaignStatusBodySerializer)
     @action(detail=True, methods=["get"])
     def status(self, request: Request, pk: str) -> Response:
         campaign = self.get_object()

@@ -4,10 +4,16 @@ status endpoint's `evaluation.flight` and `evaluation.forecast`, with `?at=` (no
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from django_tenants.utils import schema_context
 
+from campaigns.models import Brand, Campaign, Period, SpendTotal
+from campaigns.tenant_passes import run_for_schema
+from tests.campaigns.test_jobs import PASS_QUERIES, ZONES
 from tests.conftest import Api
 
 pytestmark = pytest.mark.django_db
@@ -95,12 +101,19 @@ def test_a_patch_is_validated_merged_with_the_stored_flight(api: Api) -> None:
 
 def test_the_openapi_schema_shows_the_flight_fields_and_the_status_body(api: Api) -> None:
     schema = api.client.get("/api/v1/schema/", {"format": "json"}).json()
-    campaign = schema["components"]["schemas"]["Campaign"]["properties"]
+    components = schema["components"]["schemas"]
+    campaign = components["Campaign"]["properties"]
     assert {"start_date", "end_date", "lifetime_budget", "pacing"} <= set(campaign)
-    status = schema["components"]["schemas"]["CampaignStatus"]["properties"]
-    evaluation = schema["components"]["schemas"][
-        status["evaluation"]["$ref"].rsplit("/", 1)[1]]["properties"]
+    operation = schema["paths"]["/api/v1/campaigns/{id}/status"]["get"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CampaignStatusBody"}
+    evaluation = components["Evaluation"]["properties"]
     assert {"forecast", "flight"} <= set(evaluation)
+    assert set(components["FlightStatus"]["properties"]) == {
+        "start_date", "end_date", "lifetime_budget", "spent", "remaining", "allowance_today",
+        "pace"}
+    ratio = components["Pace"]["properties"]["ratio"]
+    assert ratio["type"] == "string" and "four places" in ratio["description"]
 
 
 # --- The reasons, as the jobs apply them -----------------------------------------------------
@@ -295,3 +308,27 @@ def test_the_status_of_a_flight_runs_the_same_queries_for_1_or_30_campaigns_of_i
     with django_assert_num_queries(4):
         body = api.status(made[-1], "2026-05-04T12:00:00Z")
     assert body["evaluation"]["flight"]["spent"] == "10.00"
+
+
+@pytest.mark.parametrize("campaigns", [1, 60])
+def test_a_pass_over_flights_runs_the_same_statements_for_1_or_60_of_them(
+    api: Api, campaigns: int, django_assert_num_queries: Any
+) -> None:
+    """Flights, lifetime budgets and even pacing in every zone add no statement to the pass:
+    their spend comes with the snapshot's one statement."""
+    schema = api.agency.schema_name
+    with schema_context(schema):
+        brands = Brand.objects.bulk_create(Brand(name=z, timezone=z) for z in ZONES)
+        rows = Campaign.objects.bulk_create(
+            Campaign(brand=brands[i % len(brands)], name=f"c{i}", lifetime_budget=Decimal(300),
+                     start_date=date(2026, 3, 11 - i % 3), end_date=date(2026, 3, 13 - i % 3),
+                     pacing="even" if i % 2 else "asap")
+            for i in range(campaigns))
+        SpendTotal.objects.bulk_create(
+            SpendTotal(campaign=c, period=Period.DAY, period_start=date(2026, 3, 9),
+                       amount=Decimal(150)) for c in rows)
+    with django_assert_num_queries(PASS_QUERIES):
+        run_for_schema(schema, datetime(2026, 3, 10, 12, tzinfo=UTC))
+    with schema_context(schema):
+        paused = Campaign.objects.filter(status="paused").count()
+    assert paused >= 1  # the flights starting on 11 March wait for their start
