@@ -6,13 +6,17 @@ number of campaigns. The decisions are `pacing`'s; this module only picks their 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from campaigns import clock, pacing, rules
 from campaigns.selectors import Snapshot
+
+_US = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -69,3 +73,31 @@ def forecast(snap: Snapshot, campaign_id: int) -> Forecast:
             state.campaign_caps.daily, state.today, state.windows, state.dayparting),
         brand_daily=brand_run_out_at(snap.at, state.tz, state.brand_caps.daily, brand.today),
     )
+
+
+def scheduled_shares(flight: pacing.Flight, tz: ZoneInfo, windows: Sequence[clock.Window],
+                     dayparting: bool) -> list[Fraction]:
+    """The share of the flight's scheduled time passed at the end of each of its days, as
+    `pacing.pace` measures it (for drawing its expected line): one day's time at a time, so a
+    long flight costs its length once, not once per day."""
+    days = (flight.end_date - flight.start_date).days + 1
+    per_day = [clock.day_scheduled_time(flight.start_date + timedelta(days=i), tz, windows,
+                                        dayparting) for i in range(days)]
+    total = sum(per_day, timedelta(0))
+    if not total:
+        return [Fraction(0)] * days
+    passed, shares = timedelta(0), []
+    for time in per_day:
+        passed += time
+        shares.append(Fraction(passed // _US, total // _US))
+    return shares
+
+
+def days_into(at: datetime, flight: pacing.Flight, tz: ZoneInfo) -> float | None:
+    """Where `at` is in the flight, in days from its start (2.5: noon of the third day, by real
+    time within that day); None outside the flight."""
+    if pacing.outside_flight(at, flight, tz):
+        return None
+    day = clock.local_day(at, tz)
+    begins, ends = clock.local_day_bounds(at, tz)
+    return (day - flight.start_date).days + (at - begins) / (ends - begins)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -242,3 +242,23 @@ def _days_text(days: list[int]) -> str:
     if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
         return f"{DAY_NAMES[days[0]]}{EN_DASH}{DAY_NAMES[days[-1]]}"
     return ", ".join(DAY_NAMES[d] for d in days)
+
+
+def forecast_text(run_out: datetime | None, tz: ZoneInfo, cap: Decimal | None,
+                  spent: Decimal) -> str | None:
+    """"At this rate: used up around 15:40", the brand's wall clock; None without a cap or
+    once it is used up (the gauge says so)."""
+    if cap is None or spent >= cap:
+        return None
+    if run_out is None:
+        return "At this rate: lasts the day"
+    return f"At this rate: used up around {run_out.astimezone(tz):%H:%M}"
+
+
+PACE_TEXT = {"on_pace": "On pace", "behind": "Behind pace", "ahead": "Ahead of pace"}
+
+
+def date_range_text(first: date, last: date) -> str:
+    """"28 Nov - 7 Dec 2026" (an en dash), both days inclusive; a first year only if it differs."""
+    year = f" {first.year}" if first.year != last.year else ""
+    return f"{first.day} {first:%b}{year} {EN_DASH} {last.day} {last:%b %Y}"
