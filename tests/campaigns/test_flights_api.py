@@ -332,3 +332,36 @@ def test_a_pass_over_flights_runs_the_same_statements_for_1_or_60_of_them(
     with schema_context(schema):
         paused = Campaign.objects.filter(status="paused").count()
     assert paused >= 1  # the flights starting on 11 March wait for their start
+
+
+def test_the_readme_worked_example(api: Api) -> None:
+    """README "Flights and pacing": 1,000.00 over Thu 26 to Sun 29 March 2026 in Berlin, evenly,
+    dayparted (Mon-Fri 08-20, Sat 10-14, Sun 00-04, whose 02:00-03:00 the DST change skips)."""
+    brand = api.brand(timezone=BERLIN, daily_budget="500")
+    campaign = api.campaign(brand, name="Spring launch", daily_budget="400", dayparting=True,
+                            start_date="2026-03-26", end_date="2026-03-29",
+                            lifetime_budget="1000.00", pacing="even")
+    windows = [{"day_of_week": d, "start": "08:00", "end": "20:00"} for d in range(5)] + [
+        {"day_of_week": 5, "start": "10:00", "end": "14:00"},
+        {"day_of_week": 6, "start": "00:00", "end": "04:00"}]
+    api.ok(api.put(f"campaigns/{campaign['id']}/schedule", {"windows": windows}))
+    api.spend(campaign, "250", occurred_at="2026-03-26T09:30:00+01:00")
+    at = "2026-03-26T11:00:00+01:00"
+    body = evaluation(api, campaign, at)
+    assert body["forecast"] == {"campaign_daily": "2026-03-26T12:48:00+01:00",
+                                "brand_daily": "2026-03-26T22:00:00+01:00"}
+    assert body["flight"] == {
+        "start_date": "2026-03-26", "end_date": "2026-03-29", "lifetime_budget": "1000.00",
+        "spent": "250.00", "remaining": "750.00", "allowance_today": "387.09",
+        "pace": {"expected": "96.77", "ratio": "2.5833", "state": "ahead",
+                 "projected_total": "2583.33"}}
+    api.spend(campaign, "137.09", occurred_at="2026-03-26T15:00:00+01:00")
+    api.run_jobs("2026-03-26T15:00:05+01:00")
+    assert reasons(api, campaign) == ["pacing"]
+    api.run_jobs("2026-03-27T08:00:30+01:00")
+    assert reasons(api, campaign) == []
+    assert flight_of(api, campaign, "2026-03-27T12:00:00+01:00")["allowance_today"] == "387.10"
+    api.spend(campaign, "387.10", occurred_at="2026-03-27T12:00:00+01:00")
+    assert flight_of(api, campaign, "2026-03-28T12:00:00+01:00")["allowance_today"] == "129.03"
+    api.spend(campaign, "129.03", occurred_at="2026-03-28T12:00:00+01:00")
+    assert flight_of(api, campaign, "2026-03-29T01:00:00+01:00")["allowance_today"] == "96.78"
