@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from campaigns import clock, rules
+from campaigns import clock, pacing, rules
 
 REASON_TEXT = {
     rules.MANUAL: "Paused by you",
@@ -167,6 +167,7 @@ def next_change(
     evaluation: rules.Evaluation,
     dayparting: bool,
     windows: Sequence[clock.Window],
+    flight: pacing.Flight | None = None,
 ) -> Change | None:
     """When the campaign is expected to change status next, from the rules' view at `at`.
 
@@ -189,7 +190,14 @@ def next_change(
         return None
     if rules.MANUAL in reasons:
         return Change("Stays paused until you resume it")
+    if rules.CAMPAIGN_LIFETIME_BUDGET in reasons:
+        return Change("Stays paused: its lifetime budget is spent")
     lifts = _budget_lift(at, tz, reasons)
+    if rules.FLIGHT in reasons and flight is not None:
+        begins, ends = pacing.flight_bounds(flight, tz)
+        if at >= ends:
+            return Change("Stays paused: its flight has ended")
+        lifts = max(lifts, begins)
     if dayparting:
         if not windows:
             return Change("No dayparting hours are set")
@@ -199,6 +207,9 @@ def next_change(
                 return None
             return Change("Resumes", opens, tz, at, note="when its window opens")
     note = "new month" if reasons & MONTHLY_REASONS else "new day"
+    if flight is not None and rules.FLIGHT in reasons and lifts == pacing.flight_bounds(
+            flight, tz)[0]:
+        note = "its flight starts"
     return Change("Resumes", lifts, tz, at, note=note)
 
 
@@ -206,7 +217,7 @@ def _budget_lift(at: datetime, tz: ZoneInfo, reasons: frozenset[str]) -> datetim
     """The first instant without the budget reasons: the next local day or month start."""
     if reasons & MONTHLY_REASONS:
         return clock.local_month_bounds(at, tz)[1]
-    if reasons & DAILY_REASONS:
+    if reasons & (DAILY_REASONS | {rules.PACING}):  # the next day brings a new allowance
         return clock.local_day_bounds(at, tz)[1]
     return at
 

@@ -123,7 +123,7 @@ def _campaign_row(
         month=display.Gauge(state.month, campaign.monthly_budget, brand.currency),
         change=display.next_change(
             at, tz=state.tz, stored_paused=paused, evaluation=evaluation,
-            dayparting=state.dayparting, windows=state.windows,
+            dayparting=state.dayparting, windows=state.windows, flight=state.lifetime.flight,
         ),
         windows=state.windows,
         forecast=display.forecast_text(flights.forecast(snap, campaign.pk).campaign_daily,
