@@ -65,3 +65,8 @@ lock: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+# What the per-token rate limit costs single spends: with and without it, alternating (needs wrk).
+.PHONY: bench-limiter
+bench-limiter: install
+	@$(EMBEDDED) $(BIN)/python bench/limiter.py $(BENCH_ARGS)

@@ -162,7 +162,7 @@ def ledger_rows(tenant: Tenant) -> int:
 
 def start_gunicorn(port: int, workers: int, app: str = "saas.wsgi:application",
                    **env_vars: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, DEBUG="0", DJANGO_SETTINGS_MODULE="saas.settings", **env_vars)
+    env = {**os.environ, "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "saas.settings", **env_vars}
     args = [sys.executable, "-m", "gunicorn", app, "--bind",
             f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "sync",
             "--log-level", "warning"]

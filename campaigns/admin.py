@@ -216,11 +216,9 @@ class CampaignAdmin(EditThroughServices):
         messages.success(request, f"{len(campaigns)} campaigns updated.")
 
 
-@admin.register(Spend)
-class SpendAdmin(TenantOnlyAdmin):
-    list_display = ["occurred_at", "campaign", "amount", "event_id"]
-    list_filter = ["campaign__brand"]
-    date_hierarchy = "occurred_at"
+class RecordAdmin(TenantOnlyAdmin):
+    """Records that only their own writer makes (the ledger, the status writer, the audit
+    log): seen in the admin, never added, edited or deleted there."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -232,8 +230,15 @@ class SpendAdmin(TenantOnlyAdmin):
         return False
 
 
+@admin.register(Spend)
+class SpendAdmin(RecordAdmin):
+    list_display = ["occurred_at", "campaign", "amount", "event_id"]
+    list_filter = ["campaign__brand"]
+    date_hierarchy = "occurred_at"
+
+
 @admin.register(StatusChange)
-class StatusChangeAdmin(SpendAdmin):
+class StatusChangeAdmin(RecordAdmin):
     list_display = ["at", "campaign", "from_status", "to_status", "reasons", "cause"]
     list_filter = ["cause", "to_status"]
     date_hierarchy = "at"

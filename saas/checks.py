@@ -15,7 +15,7 @@ from saas.ratelimit import Rate
 @register()
 def rates_are_rates(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    for name in ("SIGNUP_RATE", "API_RATE_LIMIT"):
+    for name in ("SIGNUP_RATE", "API_RATE_LIMIT", "AGENCY_RATE_LIMIT"):
         try:
             Rate.parse(getattr(settings, name))
         except ImproperlyConfigured as exc:

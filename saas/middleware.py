@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
@@ -73,3 +74,22 @@ class ApiErrorMiddleware:
             if header in response:
                 replacement[header] = response[header]
         return replacement
+
+
+class ContentSecurityPolicyMiddleware:
+    """`Content-Security-Policy` on every HTML page (dashboard, admin, sign-in, API docs):
+    scripts only from this origin, no plugins, no framing, forms post only here. Should a
+    template ever echo an agency's text unescaped (an endpoint's description, a campaign's
+    name), the browser still runs none of it. Inline `style` attributes stay allowed: the
+    gauges set their widths with them, and a style cannot run code."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.policy = settings.CONTENT_SECURITY_POLICY
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (self.policy and "Content-Security-Policy" not in response
+                and response.get("Content-Type", "").startswith("text/html")):
+            response["Content-Security-Policy"] = self.policy
+        return response

@@ -163,21 +163,25 @@ class _Lease:
     units: int  # taken from Redis, not used yet
     remaining: int  # the quota's room after the lease was taken
     reset: int
-    expires: float  # monotonic; unused units are dropped then (the quota has them back)
+    expires: float  # monotonic; unused units go back to the quota with the next call
 
 
 class Leases:
     """Units taken from Redis ahead, per key, for one process: a high rate (1,000 a second)
     costs one Redis call per lease instead of one per request.
 
-    A lease is at most 1/50 of the rate and lasts the time those units stand for, so the shared
-    limit holds to within one lease per process; the units a lease did not use go back to the
-    quota with the next call for that key (a slow caller's leases would otherwise use up its
-    quota twenty times as fast as it calls). A low rate (signups, tests) leases one unit at a
-    time, which is exact. `Quota.remaining` counts the units held as available.
+    A lease is at most 1/50 of the rate. Its units are Redis' already (the quota counted them
+    when it leased them), so the shared limit holds however long a process keeps them, to within
+    one lease per process of where the units are used; the units a lease did not use within
+    `LEASE_SECONDS` go back to the quota with the next call for that key (a caller slower than
+    the lease would otherwise use up its quota twenty times as fast as it calls, and a lease
+    as short as the units stand for, 20 ms at 1,000 a second, made nearly every request of a
+    sequential client a Redis call). A low rate (signups, tests) leases one unit at a time,
+    which is exact. `Quota.remaining` counts the units held as available.
     """
 
     SHARE = 50
+    LEASE_SECONDS = 1.0
     MAX_KEYS = 10_000
 
     def __init__(self) -> None:
@@ -201,7 +205,7 @@ class Leases:
         if taken > 1:
             with self._lock:
                 self._keep(key, _Lease(taken - 1, quota.remaining - (taken - 1), quota.reset,
-                                   time.monotonic() + taken * rate.interval_us / 1_000_000))
+                                       time.monotonic() + self.LEASE_SECONDS))
         return quota
 
     def _keep(self, key: str, lease: _Lease) -> None:

@@ -100,12 +100,14 @@ MIDDLEWARE = [
     # HTTPS redirect exempts /healthz; nothing in them depends on the host).
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "saas.middleware.ContentSecurityPolicyMiddleware",
     "saas.middleware.HealthCheckMiddleware",
     # Before anything reads the database: a caller past its rate costs one Redis call.
     "saas.throttle.TokenRateLimitMiddleware",
     # Outside the tenant lookup, so an unknown host's 404 under /api/ is JSON too.
     "saas.middleware.ApiErrorMiddleware",
     "tenants.middleware.TenantMiddleware",
+    "saas.throttle.AgencyRateLimitMiddleware",
     # The spend middleware answers POST /api/v1/spend itself, after everything above (which
     # applies to every request, spend included: headers, health, the per-token rate limit,
     # JSON errors, tenancy and the token). The middleware below serves browsers (static files,
@@ -231,6 +233,8 @@ AXES_LOCKOUT_CALLABLE = "dashboard.views.locked_out"  # a readable page, not a b
 SIGNUP_RATE = os.environ.get("SIGNUP_RATE", "10/hour")
 # API requests per token (or per client address without one), past which 429 (saas.throttle).
 API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "1000/second")
+# API requests of one agency over all its tokens (saas.throttle.AgencyRateLimitMiddleware).
+AGENCY_RATE_LIMIT = os.environ.get("AGENCY_RATE_LIMIT", "3000/second")
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -245,6 +249,18 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "UNAUTHENTICATED_USER": None,
 }
+# Every HTML page's Content-Security-Policy (saas.middleware.ContentSecurityPolicyMiddleware).
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Budget control API",
     "DESCRIPTION": "Brands, campaigns, dayparting and spend for advertising agencies.",
@@ -254,6 +270,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One name for each choice set the API uses in several places (evaluation.reasons and
+    # pause_reasons; a campaign's status in its body and in its status answer).
+    "ENUM_NAME_OVERRIDES": {
+        "PauseReasonEnum": "campaigns.rules.REASONS_ORDER",
+        "CampaignStatusEnum": "campaigns.models.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "saas.openapi.paths_without_trailing_slash",

@@ -3,7 +3,7 @@ token names its tenant, so API calls to the public host act in the token's agenc
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from tenants import views as tenant_pages
 
@@ -12,7 +12,7 @@ urlpatterns = [
     path("signup/", tenant_pages.signup, name="signup-page"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("saas.urls_api")),
 ]
 

@@ -8,9 +8,17 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from campaigns.models import validate_currency
+from campaigns import clock
+from campaigns.currencies import CURRENCY_CODES
+from campaigns.models import (
+    MAX_ALERT_THRESHOLDS,
+    validate_alert_thresholds,
+    validate_currency,
+    validate_timezone_name,
+)
 from saas.errors import InvalidInput
 
 T = TypeVar("T")
@@ -93,6 +101,22 @@ def parse_amount(value: Any, *, places: int) -> Decimal:
     return amount
 
 
+# What the schema promises is what the fields accept: generated clients (and schemathesis,
+# fuzzing from the schema) rely on it.
+MONEY_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+
+
+@extend_schema_field({"type": "string", "enum": sorted(clock.known_zones()),
+                      "description": "IANA name of a region, or UTC."})
+class TimezoneField(serializers.CharField):
+    """A brand's zone: the model's validator decides (`localtime`, `Factory`, `EST`: refused)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validators=[validate_timezone_name], **kwargs)
+
+
+@extend_schema_field({"type": "string", "enum": sorted(CURRENCY_CODES),
+                      "description": "ISO 4217 code; lower case is read as upper case."})
 class CurrencyField(serializers.CharField):
     """A currency code as the model stores it: "eur" is EUR; the model's validator decides."""
 
@@ -103,6 +127,8 @@ class CurrencyField(serializers.CharField):
         return str(super().to_internal_value(data)).upper()
 
 
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": MONEY_PATTERN,
+                      "example": "150.00"})
 class MoneyField(serializers.DecimalField):
     """DRF's DecimalField on plain decimal text only, and "-0" read as 0 (not "-0.00")."""
 
@@ -119,3 +145,21 @@ def money_field(**kwargs: Any) -> serializers.DecimalField:
         max_digits=14, decimal_places=2, min_value=Decimal("0"), allow_null=True,
         required=False, **kwargs,
     )
+
+
+@extend_schema_field({"type": "array", "maxItems": MAX_ALERT_THRESHOLDS, "uniqueItems": True,
+                      "items": {"type": "integer", "minimum": 1, "maximum": 100},
+                      "description": "Percentages of each budget, each once; stored in "
+                                     "increasing order.",
+                      "example": [80, 100]})
+class AlertThresholdsField(serializers.ListField):
+    """A brand's alert thresholds, put in increasing order (the order their events come in);
+    the model's validator decides the rest (1 to 100, each once)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.IntegerField(min_value=1, max_value=100),
+                         max_length=MAX_ALERT_THRESHOLDS,
+                         validators=[validate_alert_thresholds], **kwargs)
+
+    def to_internal_value(self, data: Any) -> list[int]:
+        return sorted(super().to_internal_value(data))

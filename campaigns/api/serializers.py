@@ -10,8 +10,8 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from campaigns import clock, flights, pacing, rules
-from campaigns.api.fields import CurrencyField, money_field
+from campaigns import clock, flights, rules
+from campaigns.api.fields import AlertThresholdsField, CurrencyField, TimezoneField, money_field
 from campaigns.ledger import format_amount
 from campaigns.models import (
     Brand,
@@ -19,16 +19,16 @@ from campaigns.models import (
     Pacing,
     StatusChange,
     validate_flight,
-    validate_timezone_name,
     validate_window,
 )
 
 
 class BrandSerializer(serializers.ModelSerializer[Brand]):
-    timezone = serializers.CharField(validators=[validate_timezone_name])
+    timezone = TimezoneField()
     currency = CurrencyField(default="USD")
     daily_budget = money_field()
     monthly_budget = money_field()
+    alert_thresholds = AlertThresholdsField(required=False)
 
     class Meta:
         model = Brand
@@ -198,85 +198,3 @@ def evaluation_body(evaluation: rules.Evaluation, *, flight: flights.FlightFigur
         "flight": flight_body(flight),
     }
 
-
-# The status endpoint's body, for the OpenAPI schema (the view renders `evaluation_body`).
-
-MONEY_TEXT = "Money as decimal text (\"12.50\")."
-
-
-def _money_doc(help_text: str = MONEY_TEXT, *, allow_null: bool = False) -> serializers.CharField:
-    return serializers.CharField(allow_null=allow_null, help_text=help_text)
-
-
-class SpendSumsSerializer(serializers.Serializer[Any]):
-    campaign_today = _money_doc()
-    campaign_month = _money_doc()
-    brand_today = _money_doc()
-    brand_month = _money_doc()
-
-
-class RemainingSerializer(serializers.Serializer[Any]):
-    campaign_daily = _money_doc("Null without that cap; never below \"0.00\".", allow_null=True)
-    campaign_monthly = _money_doc("Null without that cap; never below \"0.00\".",
-                                  allow_null=True)
-    brand_daily = _money_doc("Null without that cap; never below \"0.00\".", allow_null=True)
-    brand_monthly = _money_doc("Null without that cap; never below \"0.00\".", allow_null=True)
-
-
-class ForecastSerializer(serializers.Serializer[Any]):
-    campaign_daily = serializers.DateTimeField(
-        allow_null=True,
-        help_text="When spend at today's rate so far (over the time since the local day began; "
-                  "with dayparting over the scheduled time passed) reaches the campaign's daily "
-                  "cap, with the brand's offset; null without a cap or spend, once used up, or "
-                  "when not before the local day ends.")
-    brand_daily = serializers.DateTimeField(
-        allow_null=True, help_text="The same for the brand's daily cap and the brand's spend.")
-
-
-class PaceSerializer(serializers.Serializer[Any]):
-    expected = _money_doc("The lifetime budget times the share of the flight's scheduled time "
-                          "passed; null without a lifetime budget.", allow_null=True)
-    ratio = serializers.CharField(
-        allow_null=True,
-        help_text="spent / expected as decimal text with four places (\"0.9750\"), like money "
-                  "never a JSON number; null while expected is 0 or without a lifetime budget.")
-    state = serializers.ChoiceField(
-        choices=[pacing.ON_PACE, pacing.BEHIND, pacing.AHEAD], allow_null=True,
-        help_text="on_pace while |ratio - 1| is within a band narrowing from 0.25 at the "
-                  "flight's start to 0.01 at its end; null without a lifetime budget or before "
-                  "the start.")
-    projected_total = _money_doc("spent / the share passed; null while no scheduled time has "
-                                 "passed.", allow_null=True)
-
-
-class FlightStatusSerializer(serializers.Serializer[Any]):
-    start_date = serializers.DateField()
-    end_date = serializers.DateField()
-    lifetime_budget = _money_doc("Null without one.", allow_null=True)
-    spent = _money_doc("The campaign's spend in the flight up to the local day of `at`.")
-    remaining = _money_doc("Null without a lifetime budget; never below \"0.00\".",
-                           allow_null=True)
-    allowance_today = _money_doc("Today's allowance under even pacing; null unless even or "
-                                 "outside the flight.", allow_null=True)
-    pace = PaceSerializer()
-
-
-class EvaluationSerializer(serializers.Serializer[Any]):
-    at = serializers.DateTimeField()
-    local_time = serializers.DateTimeField(help_text="`at` in the brand's zone.")
-    can_run = serializers.BooleanField()
-    reasons = serializers.ListField(child=serializers.ChoiceField(choices=rules.REASONS_ORDER))
-    in_window = serializers.BooleanField()
-    spend = SpendSumsSerializer()
-    remaining = RemainingSerializer()
-    forecast = ForecastSerializer()
-    flight = FlightStatusSerializer(allow_null=True, help_text="Null without flight dates.")
-
-
-class CampaignStatusBodySerializer(serializers.Serializer[Any]):
-    campaign = serializers.IntegerField()
-    status = serializers.ChoiceField(choices=["active", "paused"], help_text="As stored.")
-    pause_reasons = serializers.ListField(
-        child=serializers.ChoiceField(choices=rules.REASONS_ORDER), help_text="As stored.")
-    evaluation = EvaluationSerializer(help_text="Computed for `at` (a what-if: changes nothing).")

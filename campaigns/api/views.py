@@ -17,10 +17,10 @@ from rest_framework.serializers import BaseSerializer
 from audit.log import actor_of
 from campaigns import clock, flights, selectors, services
 from campaigns.api.fields import parse_field, parse_instant
+from campaigns.api.responses import BrandStatusResponse, CampaignStatusResponse
 from campaigns.api.serializers import (
     BrandSerializer,
     CampaignSerializer,
-    CampaignStatusBodySerializer,
     HistorySerializer,
     ScheduleSerializer,
     evaluation_body,
@@ -75,7 +75,7 @@ class BrandViewSet(EditViewSet):
     def perform_destroy(self, instance: Brand) -> None:
         services.delete_brand(instance, **self.edit_context())
 
-    @extend_schema(parameters=[AT_PARAMETER], responses={200: dict})
+    @extend_schema(parameters=[AT_PARAMETER], responses={200: BrandStatusResponse})
     @action(detail=True, methods=["get"])
     def status(self, request: Request, pk: str) -> Response:
         brand = self.get_object()
@@ -135,7 +135,7 @@ class CampaignViewSet(EditViewSet):
         campaign = services.set_manual_pause(self.get_object(), False, **self.edit_context())
         return Response(CampaignSerializer(campaign).data)
 
-    @extend_schema(parameters=[AT_PARAMETER], responses=CampaignStatusBodySerializer)
+    @extend_schema(parameters=[AT_PARAMETER], responses={200: CampaignStatusResponse})
     @action(detail=True, methods=["get"])
     def status(self, request: Request, pk: str) -> Response:
         campaign = self.get_object()

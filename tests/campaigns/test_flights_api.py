@@ -9,12 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import Client
 from django_tenants.utils import schema_context
 
+from campaigns.api.fields import MONEY_PATTERN
 from campaigns.models import Brand, Campaign, Period, SpendTotal
 from campaigns.tenant_passes import run_for_schema
 from tests.campaigns.test_jobs import PASS_QUERIES, ZONES
 from tests.conftest import Api
+from tests.openapi import assert_documented
 
 pytestmark = pytest.mark.django_db
 
@@ -99,21 +102,30 @@ def test_a_patch_is_validated_merged_with_the_stored_flight(api: Api) -> None:
     assert api.ok(api.get(path))["start_date"] is None
 
 
-def test_the_openapi_schema_shows_the_flight_fields_and_the_status_body(api: Api) -> None:
-    schema = api.client.get("/api/v1/schema/", {"format": "json"}).json()
+def test_the_openapi_schema_shows_the_flight_fields_and_the_status_body(
+    api: Api, public_client: Client
+) -> None:
+    schema = public_client.get("/api/v1/schema/", {"format": "json"}).json()
     components = schema["components"]["schemas"]
     campaign = components["Campaign"]["properties"]
     assert {"start_date", "end_date", "lifetime_budget", "pacing"} <= set(campaign)
-    operation = schema["paths"]["/api/v1/campaigns/{id}/status"]["get"]
-    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/CampaignStatusBody"}
-    evaluation = components["Evaluation"]["properties"]
-    assert {"forecast", "flight"} <= set(evaluation)
+    assert campaign["lifetime_budget"]["pattern"] == MONEY_PATTERN
     assert set(components["FlightStatus"]["properties"]) == {
         "start_date", "end_date", "lifetime_budget", "spent", "remaining", "allowance_today",
         "pace"}
     ratio = components["Pace"]["properties"]["ratio"]
     assert ratio["type"] == "string" and "four places" in ratio["description"]
+    # Real answers, with and without a flight and a forecast, are what the schema documents.
+    brand = api.brand(timezone=BERLIN, daily_budget="100")
+    plain = api.campaign(brand, daily_budget="50")
+    flight = api.campaign(brand, lifetime_budget="300", start_date="2026-05-01",
+                          end_date="2026-05-03", pacing="even")
+    api.spend(plain, "10", occurred_at="2026-05-02T06:00:00Z")
+    api.spend(flight, "10", occurred_at="2026-05-02T06:00:00Z")
+    for campaign_body in (plain, flight):
+        for at in ("2026-04-30T12:00:00Z", "2026-05-02T12:00:00+02:00"):
+            body = api.status(campaign_body, at)
+            assert_documented(schema, "/api/v1/campaigns/{id}/status", "get", 200, body)
 
 
 # --- The reasons, as the jobs apply them -----------------------------------------------------

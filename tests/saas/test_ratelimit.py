@@ -69,12 +69,32 @@ def test_leases_a_caller_did_not_use_go_back_to_its_quota() -> None:
     the quota of 5,000 would be gone in six rounds."""
     key, rate = fresh_key(), ratelimit.Rate(5000, 1)
     processes = [ratelimit.Leases() for _ in range(10)]
+    for leases in processes:
+        leases.LEASE_SECONDS = 0.02
     allowed = []
     for _ in range(30):
         allowed += [bool(quota and quota.allowed) for quota in
                     (leases.take(key, rate) for leases in processes)]
-        time.sleep(0.025)  # longer than a lease lasts (100 units of 0.2 ms)
+        time.sleep(0.025)  # longer than a lease lasts
     assert allowed == [True] * 300
+
+
+def test_a_sequential_caller_asks_redis_once_a_lease(monkeypatch: pytest.MonkeyPatch) -> None:
+    """100 requests a second against 1,000 a second: a lease of 20 units serves 20 requests,
+    not the two that fit in the 20 ms those units stand for."""
+    calls = []
+    real_call = ratelimit._call
+
+    def counted_call(*args: Any) -> Any:
+        calls.append(args)
+        return real_call(*args)
+
+    monkeypatch.setattr(ratelimit, "_call", counted_call)
+    key, rate, leases = fresh_key(), ratelimit.Rate(1000, 1), ratelimit.Leases()
+    for _ in range(40):
+        assert leases.take(key, rate).allowed  # type: ignore[union-attr]
+        time.sleep(0.005)
+    assert len(calls) == 2
 
 
 @pytest.fixture

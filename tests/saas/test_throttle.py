@@ -1,5 +1,6 @@
 """The per-token API rate (`saas.throttle`): headers on every API response, 429 past the rate
-with nothing stored, shared by gunicorn's worker processes, and open when Redis is down."""
+with nothing stored, shared by gunicorn's worker processes, and open when Redis is down; and the
+per-agency rate over all of an agency's tokens, which only its own requests count against."""
 
 from __future__ import annotations
 
@@ -67,6 +68,42 @@ def test_a_tokens_rate_is_its_own_on_every_host(
     assert public.get("/api/v1/brands").status_code == 200
     assert public.get("/api/v1/brands").status_code == 429  # the same token, on another host
     assert other.client().get("/api/v1/brands").status_code == 200
+
+
+def second_token(agency: SignedUpAgency) -> str:
+    answer = agency.client().post("/api/v1/tokens", {"name": "ETL", "scopes": ["read"]},
+                                  content_type="application/json")
+    assert answer.status_code == 201, answer.content
+    return str(answer.json()["token"])
+
+
+@pytest.mark.django_db
+def test_an_agencys_tokens_share_its_rate(
+    make_agency: Callable[..., SignedUpAgency], settings: Any
+) -> None:
+    settings.AGENCY_RATE_LIMIT = "3/minute"
+    acme, other = make_agency("acme"), make_agency("other")
+    etl = second_token(acme)  # the first of acme's three
+    answers = [acme.client().get("/api/v1/brands"), acme.client(token=etl).get("/api/v1/brands"),
+               acme.client(token=etl).get("/api/v1/brands")]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert "this agency may make 3 a minute" in answers[2].json()["message"]
+    assert answers[2]["RateLimit-Limit"] == "1000"  # the headers stay the token's
+    assert other.client().get("/api/v1/brands").status_code == 200
+
+
+@pytest.mark.django_db
+def test_requests_that_are_not_the_agencys_own_never_use_up_its_rate(
+    make_agency: Callable[..., SignedUpAgency], settings: Any
+) -> None:
+    settings.AGENCY_RATE_LIMIT = "1/minute"
+    acme, other = make_agency("acme"), make_agency("other")
+    strangers = [Client(HTTP_HOST=acme.domain).get("/api/v1/brands"),
+                 other.client(HTTP_HOST=acme.domain).get("/api/v1/brands"),
+                 acme.client(token="bc0123456789_" + "0" * 64).get("/api/v1/brands")]
+    assert [a.status_code for a in strangers] == [401, 401, 401]
+    assert acme.client().get("/api/v1/brands").status_code == 200
+    assert acme.client().get("/api/v1/brands").status_code == 429
 
 
 @pytest.fixture
