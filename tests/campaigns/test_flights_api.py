@@ -12,11 +12,13 @@ import pytest
 from django.test import Client
 from django_tenants.utils import schema_context
 
+from campaigns import services
 from campaigns.api.fields import MONEY_PATTERN
 from campaigns.models import Brand, Campaign, Period, SpendTotal
 from campaigns.tenant_passes import run_for_schema
+from saas.errors import InvalidInput
 from tests.campaigns.test_jobs import PASS_QUERIES, ZONES
-from tests.conftest import Api
+from tests.conftest import Api, actor_for_tests
 from tests.openapi import assert_documented
 
 pytestmark = pytest.mark.django_db
@@ -377,3 +379,18 @@ def test_the_readme_worked_example(api: Api) -> None:
     assert flight_of(api, campaign, "2026-03-28T12:00:00+01:00")["allowance_today"] == "129.03"
     api.spend(campaign, "129.03", occurred_at="2026-03-28T12:00:00+01:00")
     assert flight_of(api, campaign, "2026-03-29T01:00:00+01:00")["allowance_today"] == "96.78"
+
+
+def test_an_edit_checks_the_flight_against_the_row_as_locked_not_as_read(api: Api) -> None:
+    """Two edits each valid on what they read: the second one is refused with a 400, never
+    stored and never a constraint error."""
+    campaign = api.campaign(api.brand(), lifetime_budget="100", start_date="2026-05-01",
+                            end_date="2026-05-31")
+    with schema_context(api.agency.schema_name):
+        read = Campaign.objects.get(pk=campaign["id"])
+        edit = {"actor": actor_for_tests(), "now": datetime(2026, 5, 2, tzinfo=UTC)}
+        services.update_campaign(read, {"start_date": None, "end_date": None}, **edit)
+        with pytest.raises(InvalidInput) as refused:
+            services.update_campaign(read, {"pacing": "even"}, **edit)
+        assert "pacing" in refused.value.fields
+        assert Campaign.objects.get(pk=campaign["id"]).pacing == "asap"
