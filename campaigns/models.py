@@ -128,14 +128,29 @@ class Pacing(models.TextChoices):
     EVEN = "even"
 
 
+# Flight dates whose local midnights every zone can compute (the year 1 and the year 9999 are
+# out of datetime's range in some offsets), and a longest flight: its pace and allowance add up
+# its scheduled time, about a millisecond per year of dayparted flight at every decision.
+EARLIEST_FLIGHT_DAY = date(1900, 1, 1)
+LATEST_FLIGHT_DAY = date(9998, 12, 31)
+MAX_FLIGHT_DAYS = 3660
+
+
 def validate_flight(start_date: date | None, end_date: date | None,
                     lifetime_budget: Decimal | None, pacing: str) -> None:
     """A flight's dates and budget, for the API and the admin alike (field-named errors)."""
     if (start_date is None) != (end_date is None):
         missing = "end_date" if end_date is None else "start_date"
         raise ValidationError({missing: "A flight has both a start and an end date, or neither."})
+    for name, day in (("start_date", start_date), ("end_date", end_date)):
+        if day is not None and not EARLIEST_FLIGHT_DAY <= day <= LATEST_FLIGHT_DAY:
+            raise ValidationError({name: f"A flight day is from {EARLIEST_FLIGHT_DAY} to "
+                                         f"{LATEST_FLIGHT_DAY}."})
     if start_date is not None and end_date is not None and end_date < start_date:
         raise ValidationError({"end_date": "The flight cannot end before it starts."})
+    if start_date is not None and end_date is not None and (
+            (end_date - start_date).days >= MAX_FLIGHT_DAYS):
+        raise ValidationError({"end_date": f"A flight lasts at most {MAX_FLIGHT_DAYS} days."})
     if pacing == Pacing.EVEN and (start_date is None or lifetime_budget is None):
         raise ValidationError({"pacing": "Even pacing needs both dates and a lifetime budget."})
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Q
 from psycopg import sql
 
-from campaigns import clock, rules
+from campaigns import clock, pacing, rules
 from campaigns.models import Brand, Campaign, Period, ScheduleWindow, SpendTotal
 from saas.db import compose, connection
 
@@ -43,6 +43,9 @@ class CampaignState:
     month: Decimal = ZERO
     stored_reasons: list[str] = field(default_factory=list)  # as the campaign row has them
     stored_next_change_at: datetime | None = None  # as the campaign row has it
+    # The flight, the lifetime budget and the spend in the flight, as `rules.evaluate` takes
+    # them (and as a lifetime threshold or a page can reuse them): rules.NO_LIFETIME without.
+    lifetime: rules.Lifetime = rules.NO_LIFETIME
 
 
 @dataclass
@@ -70,7 +73,7 @@ class Snapshot:
         return rules.evaluate(
             self.at, tz=state.tz, campaign_caps=state.campaign_caps,
             brand_caps=state.brand_caps, spend=spend, dayparting=state.dayparting,
-            windows=state.windows, manual=state.manual,
+            windows=state.windows, manual=state.manual, lifetime=state.lifetime,
         )
 
     def evaluate_all(self) -> dict[int, rules.Evaluation]:
@@ -88,21 +91,34 @@ class BrandRow:
 
 
 # The grouped read every decision makes, which the ORM has no form for: each brand's campaigns
-# with their caps, switches, the totals of that brand's own local day and month, and the windows
-# of dayparted campaigns, in one statement for any number of brands.
+# with their caps, switches, the totals of that brand's own local day and month, the windows
+# of dayparted campaigns, and for a campaign with a flight or a lifetime budget its spend in the
+# flight (all its spend without dates) up to the local day of the instant, in total and before
+# that day: a sum over its day totals, through the spend_total_key index (campaign, period,
+# period_start). One statement for any number of brands.
 CAMPAIGNS_SQL = compose("""
 SELECT c.id, c.brand_id, c.daily_budget, c.monthly_budget, c.dayparting, c.manual_paused,
        c.pause_reasons, coalesce(d.amount, 0), coalesce(m.amount, 0),
        CASE WHEN c.dayparting THEN ARRAY(
            SELECT ARRAY[w.day_of_week, w.start_minute, w.end_minute]
            FROM {window} w WHERE w.campaign_id = c.id
-       ) END, c.next_change_at
+       ) END, c.next_change_at,
+       c.start_date, c.end_date, c.lifetime_budget, c.pacing,
+       coalesce(f.spent, 0), coalesce(f.spent_before_today, 0)
 FROM jsonb_to_recordset(%s::jsonb) AS k(brand_id bigint, day date, month date)
 JOIN {campaign} c ON c.brand_id = k.brand_id
 LEFT JOIN {total} d
     ON d.campaign_id = c.id AND d.period = {day} AND d.period_start = k.day
 LEFT JOIN {total} m
     ON m.campaign_id = c.id AND m.period = {month} AND m.period_start = k.month
+LEFT JOIN LATERAL (
+    SELECT sum(t.amount) AS spent,
+           sum(t.amount) FILTER (WHERE t.period_start < k.day) AS spent_before_today
+    FROM {total} t
+    WHERE (c.lifetime_budget IS NOT NULL OR c.start_date IS NOT NULL)
+      AND t.campaign_id = c.id AND t.period = {day} AND t.period_start <= k.day
+      AND (c.start_date IS NULL OR t.period_start BETWEEN c.start_date AND c.end_date)
+) f ON true
 """, window=ScheduleWindow, campaign=Campaign, total=SpendTotal,
     day=sql.Literal(Period.DAY.value), month=sql.Literal(Period.MONTH.value))
 
@@ -160,7 +176,8 @@ def snapshot_of(at: datetime, brands: Sequence[BrandRow]) -> Snapshot:
 
 def _campaign_state(row: Sequence[Any], brand: BrandRow) -> CampaignState:
     (campaign_id, brand_id, daily, monthly, dayparting, manual, stored, today, month, windows,
-     next_change_at) = row
+     next_change_at, start_date, end_date, lifetime_budget, pacing_mode, spent,
+     spent_before_today) = row
     return CampaignState(
         campaign_id=campaign_id, brand_id=brand_id, tz=zone(brand.timezone),
         campaign_caps=rules.Caps(daily=daily, monthly=monthly),
@@ -169,7 +186,20 @@ def _campaign_state(row: Sequence[Any], brand: BrandRow) -> CampaignState:
         windows=[clock.Window(*window) for window in windows or ()],
         today=today, month=month, stored_reasons=list(stored),
         stored_next_change_at=next_change_at,
+        lifetime=_lifetime(start_date, end_date, lifetime_budget, pacing_mode, spent,
+                           spent_before_today),
     )
+
+
+def _lifetime(start_date: date | None, end_date: date | None, budget: Decimal | None,
+              pacing_mode: str, spent: Decimal, spent_before_today: Decimal) -> rules.Lifetime:
+    if start_date is None and budget is None:
+        return rules.NO_LIFETIME
+    flight = None
+    if start_date is not None and end_date is not None:
+        flight = pacing.Flight(start_date, end_date, budget, pacing_mode)
+    return rules.Lifetime(flight=flight, budget=budget, spent=spent,
+                          spent_before_today=spent_before_today)
 
 
 def _brand_spend(

@@ -8,18 +8,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from audit.log import Actor, changes_between, record
 from audit.models import Action, ObjectType
 from campaigns import clock, ledger, status
-from campaigns.models import Brand, Campaign, Cause, ScheduleWindow, Spend
+from campaigns.models import Brand, Campaign, Cause, ScheduleWindow, Spend, validate_flight
 from saas.errors import Conflict, InvalidInput
 
 # The fields the audit log follows: the API's own, as the models name them.
 BRAND_FIELDS = ("name", "timezone", "currency", "daily_budget", "monthly_budget",
                 "alert_thresholds")
-CAMPAIGN_FIELDS = ("brand", "name", "daily_budget", "monthly_budget", "dayparting")
+CAMPAIGN_FIELDS = ("brand", "name", "daily_budget", "monthly_budget", "dayparting", "start_date",
+                   "end_date", "lifetime_budget", "pacing")
 
 
 class HasSpend(Conflict):
@@ -99,6 +101,7 @@ def update_campaign(campaign: Campaign, data: dict[str, Any], *, actor: Actor,
     with transaction.atomic():
         brands = status.lock_brands([campaign.brand_id])
         before = fields_of(Campaign.objects.get(pk=campaign.pk), CAMPAIGN_FIELDS)
+        _check_flight({**before, **data})
         Campaign.objects.filter(pk=campaign.pk).update(**data)
         status.decide_brands(now, cause=Cause.EDIT, brands=brands)
         changes = changes_between(before, {**before, **data})
@@ -107,6 +110,17 @@ def update_campaign(campaign: Campaign, data: dict[str, Any], *, actor: Actor,
                    changes=changes)
     campaign.refresh_from_db()
     return campaign
+
+
+def _check_flight(fields: dict[str, Any]) -> None:
+    """The flight as it will be stored, merged under the brand's lock with the row as it is
+    now: two edits that are each valid on what they read (one drops the dates, the other
+    sets even pacing) cannot store an invalid flight together (that was a constraint error)."""
+    try:
+        validate_flight(fields["start_date"], fields["end_date"], fields["lifetime_budget"],
+                        fields["pacing"])
+    except ValidationError as exc:
+        raise InvalidInput(exc.message_dict) from exc
 
 
 def delete_campaign(campaign: Campaign, *, actor: Actor, now: datetime) -> None:

@@ -120,3 +120,83 @@ def _axis_label(amount: Decimal) -> str:
     if amount == amount.to_integral_value():
         return f"{int(amount):,}"
     return f"{amount.quantize(Decimal('0.01')):,}"
+
+
+# A flight's pace: cumulative spend against the expected line, with the on-pace band.
+
+
+@dataclass(frozen=True)
+class PaceChart:
+    width: int
+    height: int
+    left: int
+    right_edge: int
+    baseline: float
+    band: str  # polygon points: the band's upper edge, then its lower edge back
+    expected: str  # polyline points of the expected line
+    spent: str  # polyline points of cumulative spend, up to `at`
+    now_x: float | None  # where `at` is, inside the flight
+    now_y: float | None
+    ticks: list[Tick]
+    days: list[DayLabel]
+    title: str
+
+
+def pace_chart(
+    flight_days: Sequence[date],
+    share_at_day_end: Sequence[float],
+    cumulative: Sequence[Decimal],
+    *,
+    lifetime_budget: Decimal,
+    now_position: float | None,
+    spent_now: Decimal,
+) -> PaceChart:
+    """The flight's days on x (day boundaries: the last day ends at the right edge), money on y.
+
+    `share_at_day_end[i]` is the share of the flight's scheduled time passed when day i ends
+    (`campaigns.flights.scheduled_shares`): the expected line is the lifetime budget times it,
+    and the band around it narrows with it from 25 % to 1 %, as `pacing.pace` decides.
+    `cumulative[i]` is the spend up to the end of day i, for the days already over; the spend
+    line then goes on to `now_position` (days since the start, None outside the flight) at the
+    spend so far. For the picture only: floats from here on, the figures stay Decimal.
+    """
+    count = len(flight_days)
+    top_value = max([lifetime_budget * Decimal("1.25"), spent_now, *cumulative])
+    scale_max = nice_ceiling(top_value * Decimal("1.02"))
+    baseline = TOP + PLOT_HEIGHT
+
+    def x_of(boundary: float) -> float:
+        return round(LEFT + PLOT_WIDTH * boundary / count, 2)
+
+    def y_of(amount: float | Decimal) -> float:
+        return round(baseline - float(amount) / float(scale_max) * PLOT_HEIGHT, 2)
+
+    budget = float(lifetime_budget)
+    shares = [0.0, *share_at_day_end]
+    bands = [0.25 - 0.24 * share for share in shares]
+    expected = [(x_of(i), y_of(budget * share)) for i, share in enumerate(shares)]
+    upper = [(x_of(i), y_of(budget * share * (1 + band)))
+             for i, (share, band) in enumerate(zip(shares, bands, strict=True))]
+    lower = [(x_of(i), y_of(budget * share * (1 - band)))
+             for i, (share, band) in enumerate(zip(shares, bands, strict=True))]
+    spent_points = [(x_of(0), y_of(0))] + [
+        (x_of(i + 1), y_of(amount)) for i, amount in enumerate(cumulative)]
+    now_x = now_y = None
+    if now_position is not None:
+        now_x, now_y = x_of(now_position), y_of(spent_now)
+        spent_points.append((now_x, now_y))
+    ticks = [Tick(y=y_of(scale_max * i / TICKS), label=_axis_label(scale_max * i / TICKS))
+             for i in range(TICKS + 1)]
+    step = max(1, round(count / 8))
+    labels = [DayLabel(x=x_of(i + 0.5), label=f"{day.day} {day:%b}")
+              for i, day in enumerate(flight_days) if i % step == 0 or i == count - 1]
+    return PaceChart(
+        width=WIDTH, height=HEIGHT, left=LEFT, right_edge=WIDTH - RIGHT, baseline=baseline,
+        band=_points(upper + lower[::-1]), expected=_points(expected),
+        spent=_points(spent_points), now_x=now_x, now_y=now_y, ticks=ticks, days=labels,
+        title=f"Spend in the flight against the expected line to {money(lifetime_budget)}",
+    )
+
+
+def _points(points: Sequence[tuple[float, float]]) -> str:
+    return " ".join(f"{x},{y}" for x, y in points)

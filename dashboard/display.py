@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from campaigns import clock, rules
+from campaigns import clock, pacing, rules
 
 REASON_TEXT = {
     rules.MANUAL: "Paused by you",
@@ -167,6 +167,7 @@ def next_change(
     evaluation: rules.Evaluation,
     dayparting: bool,
     windows: Sequence[clock.Window],
+    flight: pacing.Flight | None = None,
 ) -> Change | None:
     """When the campaign is expected to change status next, from the rules' view at `at`.
 
@@ -189,7 +190,14 @@ def next_change(
         return None
     if rules.MANUAL in reasons:
         return Change("Stays paused until you resume it")
+    if rules.CAMPAIGN_LIFETIME_BUDGET in reasons:
+        return Change("Stays paused: its lifetime budget is spent")
     lifts = _budget_lift(at, tz, reasons)
+    if rules.FLIGHT in reasons and flight is not None:
+        begins, ends = pacing.flight_bounds(flight, tz)
+        if at >= ends:
+            return Change("Stays paused: its flight has ended")
+        lifts = max(lifts, begins)
     if dayparting:
         if not windows:
             return Change("No dayparting hours are set")
@@ -199,6 +207,9 @@ def next_change(
                 return None
             return Change("Resumes", opens, tz, at, note="when its window opens")
     note = "new month" if reasons & MONTHLY_REASONS else "new day"
+    if flight is not None and rules.FLIGHT in reasons and lifts == pacing.flight_bounds(
+            flight, tz)[0]:
+        note = "its flight starts"
     return Change("Resumes", lifts, tz, at, note=note)
 
 
@@ -206,7 +217,7 @@ def _budget_lift(at: datetime, tz: ZoneInfo, reasons: frozenset[str]) -> datetim
     """The first instant without the budget reasons: the next local day or month start."""
     if reasons & MONTHLY_REASONS:
         return clock.local_month_bounds(at, tz)[1]
-    if reasons & DAILY_REASONS:
+    if reasons & (DAILY_REASONS | {rules.PACING}):  # the next day brings a new allowance
         return clock.local_day_bounds(at, tz)[1]
     return at
 
@@ -242,3 +253,23 @@ def _days_text(days: list[int]) -> str:
     if len(days) > 2 and days == list(range(days[0], days[-1] + 1)):
         return f"{DAY_NAMES[days[0]]}{EN_DASH}{DAY_NAMES[days[-1]]}"
     return ", ".join(DAY_NAMES[d] for d in days)
+
+
+def forecast_text(run_out: datetime | None, tz: ZoneInfo, cap: Decimal | None,
+                  spent: Decimal) -> str | None:
+    """"At this rate: used up around 15:40", the brand's wall clock; None without a cap or
+    once it is used up (the gauge says so)."""
+    if cap is None or spent >= cap:
+        return None
+    if run_out is None:
+        return "At this rate: lasts the day"
+    return f"At this rate: used up around {run_out.astimezone(tz):%H:%M}"
+
+
+PACE_TEXT = {"on_pace": "On pace", "behind": "Behind pace", "ahead": "Ahead of pace"}
+
+
+def date_range_text(first: date, last: date) -> str:
+    """"28 Nov - 7 Dec 2026" (an en dash), both days inclusive; a first year only if it differs."""
+    year = f" {first.year}" if first.year != last.year else ""
+    return f"{first.day} {first:%b}{year} {EN_DASH} {last.day} {last:%b %Y}"

@@ -1,5 +1,6 @@
-"""The dashboard's forms: sign-in (Django's own, asking for the email), a webhook endpoint, and a
-brand's alert thresholds. What they accept is decided by the models and services they feed."""
+"""The dashboard's forms: sign-in (Django's own, asking for the email), a webhook endpoint, a
+brand's alert thresholds and a campaign's flight. What they accept is decided by the models and
+services they feed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from campaigns.models import validate_alert_thresholds
+from campaigns.models import Campaign, validate_alert_thresholds
 from notifications import services
 from notifications.models import EVENT_TYPES
 
@@ -67,3 +68,17 @@ class AlertThresholdsForm(forms.Form):
         thresholds = [int(part) for part in parts]
         validate_alert_thresholds(thresholds)
         return thresholds
+
+
+class FlightForm(forms.ModelForm):
+    """A campaign's flight: the model decides what is valid (`Campaign.clean`, i.e.
+    `validate_flight`, and its check constraints), merged with the rest of the stored campaign,
+    as the API and the admin do; `services.update_campaign` writes it."""
+
+    class Meta:
+        model = Campaign
+        fields = ["start_date", "end_date", "lifetime_budget", "pacing"]
+        widgets = {"start_date": forms.DateInput(attrs={"type": "date"}),
+                   "end_date": forms.DateInput(attrs={"type": "date"})}
+        labels = {"start_date": "First day", "end_date": "Last day",
+                  "lifetime_budget": "Lifetime budget"}

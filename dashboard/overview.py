@@ -12,10 +12,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from campaigns import clock, selectors
+from campaigns import clock, flights, selectors
 from campaigns.models import Brand, Campaign, Period, SpendTotal, StatusChange
 from dashboard import display
-from dashboard.charts import BarChart, bar_chart
+from dashboard.charts import BarChart, PaceChart, bar_chart, pace_chart
 
 HISTORY_LIMIT = 25
 CHART_DAYS = 30
@@ -31,6 +31,12 @@ class CampaignRow:
     month: display.Gauge
     change: display.Change | None
     windows: list[clock.Window] = field(default_factory=list)
+    forecast: str | None = None  # "At this rate: used up around 15:40" (daily cap only)
+    allowance_today: Decimal | None = None  # even pacing inside the flight
+
+    @property
+    def allowance_text(self) -> str:
+        return display.money(self.allowance_today)
 
 
 @dataclass
@@ -41,6 +47,7 @@ class BrandPanel:
     today: display.Gauge
     month: display.Gauge
     campaigns: list[CampaignRow] = field(default_factory=list)
+    forecast: str | None = None
 
     @property
     def active_count(self) -> int:
@@ -69,9 +76,11 @@ class Overview:
         return sum(panel.paused_count for panel in self.brands)
 
 
-def build_overview(at: datetime, *, brand_ids: list[int] | None = None) -> Overview:
-    """Every brand (or the given ones) with its campaigns, as of `at`."""
-    snap = selectors.snapshot(at, brand_ids=brand_ids)
+def build_overview(at: datetime, *, brand_ids: list[int] | None = None,
+                   snap: selectors.Snapshot | None = None) -> Overview:
+    """Every brand (or the given ones) with its campaigns, as of `at` (from `snap` when the
+    caller has already read it)."""
+    snap = snap or selectors.snapshot(at, brand_ids=brand_ids)
     brands = Brand.objects.all() if brand_ids is None else Brand.objects.filter(id__in=brand_ids)
     panels = {brand.pk: _brand_panel(at, brand, snap) for brand in brands}
     # Only the campaigns the snapshot saw: one created in between appears on the next poll.
@@ -88,12 +97,14 @@ def build_overview(at: datetime, *, brand_ids: list[int] | None = None) -> Overv
 def _brand_panel(at: datetime, brand: Brand, snap: selectors.Snapshot) -> BrandPanel:
     tz = selectors.zone(brand.timezone)
     spend = snap.brands.get(brand.pk, selectors.BrandSpend())
+    run_out = flights.brand_run_out_at(at, tz, brand.daily_budget, spend.today)
     return BrandPanel(
         brand=brand,
         local_time=display.local_time_text(at, tz),
         utc_offset=display.utc_offset_text(at, tz),
         today=display.Gauge(spend.today, brand.daily_budget, brand.currency),
         month=display.Gauge(spend.month, brand.monthly_budget, brand.currency),
+        forecast=display.forecast_text(run_out, tz, brand.daily_budget, spend.today),
     )
 
 
@@ -112,10 +123,43 @@ def _campaign_row(
         month=display.Gauge(state.month, campaign.monthly_budget, brand.currency),
         change=display.next_change(
             at, tz=state.tz, stored_paused=paused, evaluation=evaluation,
-            dayparting=state.dayparting, windows=state.windows,
+            dayparting=state.dayparting, windows=state.windows, flight=state.lifetime.flight,
         ),
         windows=state.windows,
+        forecast=display.forecast_text(flights.forecast(snap, campaign.pk).campaign_daily,
+                                       state.tz, campaign.daily_budget, state.today),
+        allowance_today=evaluation.allowance_today,
     )
+
+
+@dataclass
+class FlightPanel:
+    """A flight on the campaign page: its figures in words, and its pace as a picture."""
+
+    figures: flights.FlightFigures
+    dates: str
+    chart: PaceChart | None  # None without a lifetime budget (no expected line to draw)
+
+    @property
+    def lines(self) -> list[tuple[str, str]]:
+        """(label, text) of each figure, in the order the page lists them."""
+        figures, pace = self.figures, self.figures.pace
+        lines = [("Flight", self.dates)]
+        if figures.flight.lifetime_budget is not None:
+            lines.append(("Lifetime budget", display.money(figures.flight.lifetime_budget)))
+        lines.append(("Spent in the flight", display.money(figures.spent)))
+        if figures.remaining is not None:
+            lines.append(("Left", display.money(figures.remaining)))
+        if figures.allowance_today is not None:
+            lines.append(("Allowance today", display.money(figures.allowance_today)))
+        if pace.expected is not None:
+            lines.append(("Expected by now", display.money(pace.expected)))
+        if pace.state is not None:
+            ratio = "" if pace.ratio is None else f" ({pace.ratio:.0%} of expected)"
+            lines.append(("Pace", display.PACE_TEXT[pace.state] + ratio))
+        if pace.projected_total is not None:
+            lines.append(("Projected total", display.money(pace.projected_total)))
+        return lines
 
 
 @dataclass
@@ -126,6 +170,7 @@ class CampaignDetail:
     chart: BarChart
     spend_30_days: Decimal
     history: list[dict[str, Any]]
+    flight: FlightPanel | None = None
 
     @property
     def spend_30_days_text(self) -> str:
@@ -134,7 +179,8 @@ class CampaignDetail:
 
 def campaign_detail(at: datetime, campaign: Campaign) -> CampaignDetail:
     """One campaign: its row and brand as on the overview, 30 local days of spend, history."""
-    overview = build_overview(at, brand_ids=[campaign.brand_id])
+    snap = selectors.snapshot(at, brand_ids=[campaign.brand_id])
+    overview = build_overview(at, brand_ids=[campaign.brand_id], snap=snap)
     panel = overview.brands[0]
     row = next(r for r in panel.campaigns if r.campaign.pk == campaign.pk)
     tz = selectors.zone(panel.brand.timezone)
@@ -148,7 +194,34 @@ def campaign_detail(at: datetime, campaign: Campaign) -> CampaignDetail:
         chart=bar_chart(days, spend, cap=row.campaign.daily_budget, today=today),
         spend_30_days=sum(spend.values(), Decimal(0)),
         history=_history(campaign, tz),
+        flight=_flight_panel(snap, campaign.pk),
     )
+
+
+def _flight_panel(snap: selectors.Snapshot, campaign_id: int) -> FlightPanel | None:
+    figures = flights.flight_figures(snap, campaign_id)
+    if figures is None:
+        return None
+    flight, state = figures.flight, snap.campaigns[campaign_id]
+    dates = display.date_range_text(flight.start_date, flight.end_date)
+    if flight.lifetime_budget is None:
+        return FlightPanel(figures, dates, None)
+    days = [flight.start_date + timedelta(days=i)
+            for i in range((flight.end_date - flight.start_date).days + 1)]
+    today = clock.local_day(snap.at, state.tz)
+    spend = _daily_spend(campaign_id, flight.start_date, min(today, flight.end_date))
+    cumulative, total = [], Decimal(0)
+    for day in days:
+        if day >= today:
+            break
+        total += spend.get(day, Decimal(0))
+        cumulative.append(total)
+    shares = flights.scheduled_shares(flight, state.tz, state.windows, state.dayparting)
+    chart = pace_chart(days, [float(share) for share in shares], cumulative,
+                       lifetime_budget=flight.lifetime_budget,
+                       now_position=flights.days_into(snap.at, flight, state.tz),
+                       spent_now=figures.spent)
+    return FlightPanel(figures, dates, chart)
 
 
 def _daily_spend(campaign_id: int, first: date, last: date) -> dict[date, Decimal]:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("activity/", views.activity, name="activity"),
     path("campaigns/<int:pk>/pause/", views.pause, name="pause"),
     path("campaigns/<int:pk>/resume/", views.resume, name="resume"),
+    path("campaigns/<int:pk>/flight/", views.campaign_flight, name="campaign-flight"),
     path("webhooks/", views.webhooks, name="webhooks"),
     path("webhooks/add/", views.add_webhook, name="add-webhook"),
     path("webhooks/<int:pk>/<slug:action>/", views.webhook_action, name="webhook-action"),

@@ -27,7 +27,7 @@ from campaigns import services
 from campaigns.models import Brand, Campaign
 from dashboard.activity import LIMIT as ACTIVITY_LIMIT
 from dashboard.activity import lines as activity_lines
-from dashboard.forms import AlertThresholdsForm, WebhookForm
+from dashboard.forms import AlertThresholdsForm, FlightForm, WebhookForm
 from dashboard.overview import build_overview, campaign_detail
 from dashboard.webhooks import build_webhooks_page
 from notifications import services as notification_services
@@ -84,7 +84,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 def campaign_page(request: HttpRequest, pk: int) -> HttpResponse:
     """One campaign: budgets, 30 local days of spend as a chart, status history."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    context = {"detail": campaign_detail(timezone.now(), campaign)}
+    context = {"detail": campaign_detail(timezone.now(), campaign),
+               "flight_form": FlightForm(instance=campaign)}
     return page_or_fragment(request, "dashboard/campaign.html", "dashboard/_campaign_live.html",
                             context)
 
@@ -236,3 +237,23 @@ def brand_thresholds(request: HttpRequest, pk: int) -> HttpResponse:
     shown = ", ".join(f"{t} %" for t in form.cleaned_data["thresholds"]) or "never"
     messages.success(request, f"{brand.name} alerts at {shown} of each budget.")
     return HttpResponseRedirect(reverse("dashboard:webhooks"))
+
+
+@never_cache
+@require_POST
+@login_required
+def campaign_flight(request: HttpRequest, pk: int) -> HttpResponse:
+    """The flight form of the campaign page: only what changed is written, by the service."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = FlightForm(request.POST, instance=campaign)
+    target = reverse("dashboard:campaign", args=[pk])
+    if not form.is_valid():
+        errors = " ".join(f"{error}" for errors in form.errors.values() for error in errors)
+        messages.info(request, f"{campaign.name}: flight not changed. {errors}")
+        return HttpResponseRedirect(target)
+    changed = {name: form.cleaned_data[name] for name in form.changed_data}
+    if changed:
+        services.update_campaign(Campaign.objects.get(pk=pk), changed,
+                                 actor=Actor.user(request.user), now=timezone.now())
+    messages.success(request, f"{campaign.name}: flight saved.")
+    return HttpResponseRedirect(target)

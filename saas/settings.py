@@ -284,6 +284,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One name for each choice set the API uses in several places (evaluation.reasons and
+    # pause_reasons; a campaign's status in its body and in its status answer).
+    "ENUM_NAME_OVERRIDES": {
+        "PauseReasonEnum": "campaigns.rules.REASONS_ORDER",
+        "CampaignStatusEnum": "campaigns.models.Status",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "saas.openapi.paths_without_trailing_slash",

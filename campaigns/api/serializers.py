@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from campaigns import clock, rules
+from campaigns import clock, flights, rules
 from campaigns.api.fields import AlertThresholdsField, CurrencyField, TimezoneField, money_field
 from campaigns.ledger import format_amount
 from campaigns.models import (
     Brand,
     Campaign,
+    Pacing,
     StatusChange,
+    validate_flight,
     validate_window,
 )
 
@@ -38,6 +41,17 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
     daily_budget = money_field()
     monthly_budget = money_field()
     dayparting = serializers.BooleanField(default=False)
+    start_date = serializers.DateField(
+        allow_null=True, required=False,
+        help_text="First day of the flight (the brand's local day); with end_date or not at all.")
+    end_date = serializers.DateField(
+        allow_null=True, required=False,
+        help_text="Last day of the flight, inclusive; not before start_date.")
+    lifetime_budget = money_field(
+        help_text="The campaign's budget over its flight (all its spend without dates).")
+    pacing = serializers.ChoiceField(
+        choices=Pacing.choices, default=Pacing.ASAP,
+        help_text="asap, or even: each day's allowance (needs both dates and a lifetime budget).")
 
     class Meta:
         model = Campaign
@@ -48,10 +62,28 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
             "daily_budget",
             "monthly_budget",
             "dayparting",
+            "start_date",
+            "end_date",
+            "lifetime_budget",
+            "pacing",
             "status",
             "pause_reasons",
         ]
         read_only_fields = ["status", "pause_reasons"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """The flight as it will be stored, checked once by the model's own `validate_flight`
+        (its check constraints back it up): a PATCH is merged with the stored fields first, so
+        `pacing: "even"` on a campaign without dates is refused too."""
+        def merged(name: str) -> Any:
+            return attrs[name] if name in attrs else getattr(self.instance, name, None)
+
+        try:
+            validate_flight(merged("start_date"), merged("end_date"), merged("lifetime_budget"),
+                            merged("pacing"))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return attrs
 
 
 class WindowSerializer(serializers.Serializer[dict[str, Any]]):
@@ -107,7 +139,42 @@ def money(value: Decimal | None) -> str | None:
     return None if value is None else format_amount(value)
 
 
-def evaluation_body(evaluation: rules.Evaluation) -> dict[str, Any]:
+def instant(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
+
+
+def ratio_text(ratio: Decimal | None) -> str | None:
+    """A ratio as decimal text with four places ("0.9750"), as money is text: never a float."""
+    return None if ratio is None else f"{ratio:.4f}"
+
+
+def flight_body(figures: flights.FlightFigures | None) -> dict[str, Any] | None:
+    if figures is None:
+        return None
+    flight, pace = figures.flight, figures.pace
+    return {
+        "start_date": flight.start_date.isoformat(),
+        "end_date": flight.end_date.isoformat(),
+        "lifetime_budget": money(flight.lifetime_budget),
+        "spent": money(figures.spent),
+        "remaining": money(figures.remaining),
+        "allowance_today": money(figures.allowance_today),
+        "pace": {
+            "expected": money(pace.expected),
+            "ratio": ratio_text(pace.ratio),
+            "state": pace.state,
+            "projected_total": money(pace.projected_total),
+        },
+    }
+
+
+def forecast_body(forecast: flights.Forecast) -> dict[str, Any]:
+    return {"campaign_daily": instant(forecast.campaign_daily),
+            "brand_daily": instant(forecast.brand_daily)}
+
+
+def evaluation_body(evaluation: rules.Evaluation, *, flight: flights.FlightFigures | None = None,
+                    forecast: flights.Forecast | None = None) -> dict[str, Any]:
     spend, remaining = evaluation.spend, evaluation.remaining
     return {
         "at": evaluation.at.isoformat(),
@@ -127,4 +194,7 @@ def evaluation_body(evaluation: rules.Evaluation) -> dict[str, Any]:
             "brand_daily": money(remaining.brand_daily),
             "brand_monthly": money(remaining.brand_monthly),
         },
+        "forecast": forecast_body(forecast or flights.Forecast(None, None)),
+        "flight": flight_body(flight),
     }
+

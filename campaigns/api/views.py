@@ -15,9 +15,9 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from audit.log import actor_of
-from campaigns import clock, selectors, services
+from campaigns import clock, flights, selectors, services
 from campaigns.api.fields import parse_field, parse_instant
-from campaigns.api.responses import BrandStatusResponse
+from campaigns.api.responses import BrandStatusResponse, CampaignStatusResponse
 from campaigns.api.serializers import (
     BrandSerializer,
     CampaignSerializer,
@@ -135,17 +135,20 @@ class CampaignViewSet(EditViewSet):
         campaign = services.set_manual_pause(self.get_object(), False, **self.edit_context())
         return Response(CampaignSerializer(campaign).data)
 
-    @extend_schema(parameters=[AT_PARAMETER], responses={200: dict})
+    @extend_schema(parameters=[AT_PARAMETER], responses={200: CampaignStatusResponse})
     @action(detail=True, methods=["get"])
     def status(self, request: Request, pk: str) -> Response:
         campaign = self.get_object()
         at = requested_instant(request)
-        evaluation = selectors.snapshot(at, brand_ids=[campaign.brand_id]).evaluate(campaign.pk)
+        current = selectors.snapshot(at, brand_ids=[campaign.brand_id])
         return Response({
             "campaign": campaign.pk,
             "status": campaign.status,
             "pause_reasons": list(campaign.pause_reasons),
-            "evaluation": evaluation_body(evaluation),
+            "evaluation": evaluation_body(
+                current.evaluate(campaign.pk),
+                flight=flights.flight_figures(current, campaign.pk),
+                forecast=flights.forecast(current, campaign.pk)),
         })
 
     @extend_schema(responses=HistorySerializer(many=True))

@@ -158,3 +158,39 @@ def test_the_admin_writes_windows_as_the_api_does(make_agency: Callable[..., Any
     bad = change_with_window(client, campaign, {"day_of_week": "4", "start": "25:00",
                                                 "end": "01:00"}, dayparting=True)
     assert bad.status_code == 200 and "Expected HH:MM" in bad.content.decode()
+
+
+WINDOWS_NONE = {"windows-TOTAL_FORMS": "0", "windows-INITIAL_FORMS": "0",
+                "windows-MIN_NUM_FORMS": "0", "windows-MAX_NUM_FORMS": "1000"}
+
+
+def test_the_admin_adds_a_flight_and_refuses_what_the_api_refuses(
+    make_agency: Callable[..., Any]
+) -> None:
+    acme = make_agency("acme")
+    brand = api_post(acme, "brands", {"name": "B", "timezone": "Europe/Berlin"})
+    client = admin_client(acme)
+    response = client.post("/admin/campaigns/campaign/add/", {
+        "brand": brand["id"], "name": "Flight", "daily_budget": "", "monthly_budget": "",
+        "start_date": "2026-05-01", "end_date": "2026-05-31", "lifetime_budget": "3100",
+        "pacing": "even", **WINDOWS_NONE})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    with schema_context(acme.agency.schema_name):
+        saved = Campaign.objects.get(name="Flight")
+        assert (str(saved.start_date), str(saved.end_date), saved.pacing) == (
+            "2026-05-01", "2026-05-31", "even")
+        assert str(saved.lifetime_budget) == "3100.00"
+    for change, message in (
+        ({"start_date": "", "end_date": ""}, "Even pacing needs both dates"),
+        ({"end_date": "2026-04-30"}, "The flight cannot end before it starts"),
+        ({"end_date": ""}, "both a start and an end date"),
+        ({"lifetime_budget": "-1"}, "campaign_lifetime_budget_gte_0"),  # its check constraint
+    ):
+        response = client.post(f"/admin/campaigns/campaign/{saved.pk}/change/", {
+            "name": "Flight", "daily_budget": "", "monthly_budget": "",
+            "start_date": "2026-05-01", "end_date": "2026-05-31", "lifetime_budget": "3100",
+            "pacing": "even", **WINDOWS_NONE, **change})
+        assert response.status_code == 200, change  # the form again, with its error
+        assert message in response.content.decode(), change
+    with schema_context(acme.agency.schema_name):
+        assert Campaign.objects.get(pk=saved.pk).end_date == saved.end_date

@@ -21,16 +21,19 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as wall_time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context, schema_exists
 
-from campaigns import services
+from campaigns import clock, ledger, services
 from campaigns.models import Campaign
 from saas.db import connection
 from tenants.models import Agency
@@ -46,6 +49,7 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output"
+DOCS = ROOT / "docs"
 SLUG = "browser-test"
 EMAIL = "owner@browser-test.example"
 PASSWORD = "correct-Horse-battery-9"
@@ -65,6 +69,7 @@ class LiveAgency:
     token: str
     capped: Campaign  # a daily cap of 50.00, nothing spent
     paused_by_user: Campaign
+    flight: Campaign  # ten days, evenly paced, four of them spent, some spend today
 
 
 @pytest.fixture
@@ -83,13 +88,33 @@ def live_agency(django_db_setup: None, django_db_blocker: Any) -> Iterator[LiveA
                 {"brand": brand, "name": "Spring sale", "daily_budget": Decimal("50.00")}, **edit)
             paused = services.create_campaign({"brand": brand, "name": "Evergreen"}, **edit)
             paused = services.set_manual_pause(paused, True, **edit)
+            flight = _a_running_flight(brand, edit)
         connection.set_schema_to_public()
         try:
-            yield LiveAgency(result.token, capped, paused)
+            yield LiveAgency(result.token, capped, paused, flight)
         finally:
             connection.set_schema_to_public()
             _drop_agency()
             assert not schema_exists(SLUG.replace("-", "_"))
+
+
+def _a_running_flight(brand: Any, edit: dict[str, Any]) -> Campaign:
+    """3,000.00 over ten Paris days, evenly paced: the four days before today a little under
+    their share (today's allowance: 1,914.50 left over six days, 319.08), and today's spend at
+    a rate that uses up its daily cap of 320.00 before midnight."""
+    now = edit["now"]
+    tz = ZoneInfo(brand.timezone)
+    today = clock.local_day(now, tz)
+    flight = services.create_campaign(
+        {"brand": brand, "name": "Autumn flight", "daily_budget": Decimal("320.00"),
+         "start_date": today - timedelta(days=4), "end_date": today + timedelta(days=5),
+         "lifetime_budget": Decimal("3000.00"), "pacing": "even"}, **edit)
+    for back, amount in ((4, "260.00"), (3, "310.00"), (2, "240.00"), (1, "275.50")):
+        noon = datetime.combine(today - timedelta(days=back), wall_time(12), tzinfo=tz)
+        ledger.record_spend(ledger.SpendEvent(flight.pk, Decimal(amount), noon, None), now=now)
+    begins = clock.local_day_bounds(now, tz)[0]
+    ledger.record_spend(ledger.SpendEvent(flight.pk, Decimal("300.00"), begins, None), now=now)
+    return flight
 
 
 def _drop_agency() -> None:
@@ -208,9 +233,39 @@ def test_a_person_sees_a_spend_pause_a_campaign_and_resumes_another(
             expect(page.get_by_text("A spend")).to_be_visible()
             page.screenshot(path=str(OUTPUT / "campaign.png"), full_page=True)
 
+            see_a_flights_pace_allowance_and_forecast(page, live_agency.flight)
             add_a_webhook_test_it_and_set_alert_thresholds(page)
         finally:
             browser.close()
+
+
+def see_a_flights_pace_allowance_and_forecast(page: Any, flight: Campaign) -> None:
+    """The overview forecasts the capped campaign and brand; the flight's page draws its pace
+    (spend against the expected line, in the band) and names today's allowance. With
+    SCREENSHOTS_TO_DOCS=1 its screenshot renews the README's (docs/flight-pace.png)."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("link", name="Overview").first.click()
+    row = page.locator(f"#campaign-{flight.pk}")
+    expect(row).to_contain_text("At this rate: used up around")
+    expect(row).to_contain_text("Allowance today")
+    expect(page.get_by_label("Brand Maison Lumière")).to_contain_text("At this rate:")
+    row.get_by_role("link", name="Autumn flight").click()
+    expect(page.get_by_role("heading", name="Autumn flight")).to_be_visible()
+    figures = page.get_by_test_id("flight")
+    expect(figures).to_contain_text("Allowance today")
+    expect(figures).to_contain_text("3,000.00")
+    expect(figures).to_contain_text("Spent in the flight")
+    pace = page.locator("svg.chart.pace")
+    expect(pace.locator("polygon.band")).to_have_count(1)
+    expect(pace.locator("polyline.expected")).to_have_count(1)
+    expect(pace.locator("polyline.spent")).to_have_count(1)
+    expect(pace.locator("circle.now")).to_have_count(1)
+    expect(page.get_by_test_id("campaign-forecast")).to_contain_text(
+        "At this rate: used up around")
+    page.screenshot(path=str(OUTPUT / "flight-pace.png"), full_page=True)
+    if os.environ.get("SCREENSHOTS_TO_DOCS"):  # the README's picture, renewed on purpose only
+        page.screenshot(path=str(DOCS / "flight-pace.png"), full_page=True)
 
 
 def add_a_webhook_test_it_and_set_alert_thresholds(page: Any) -> None:

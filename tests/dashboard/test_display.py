@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from campaigns import clock, rules
+from campaigns import clock, pacing, rules
 from dashboard import display
 from dashboard.charts import nice_ceiling
 
@@ -108,3 +108,40 @@ def test_schedules_read_as_grouped_days() -> None:
 def test_chart_axis_ends_on_round_numbers() -> None:
     assert [nice_ceiling(Decimal(v)) for v in ("0", "3", "420", "2100", "0.7")] == [
         Decimal(1), Decimal(5), Decimal(500), Decimal("2500"), Decimal("1")]
+
+
+def flight_change(at: datetime, flight: pacing.Flight, *, spent: str = "0",
+                  spent_today: str = "0") -> display.Change | None:
+    lifetime = rules.Lifetime(flight, flight.lifetime_budget, Decimal(spent), Decimal(0))
+    amount = Decimal(spent_today)
+    evaluation = rules.evaluate(
+        at, tz=PARIS, campaign_caps=rules.Caps(None, None), brand_caps=rules.Caps(None, None),
+        spend=rules.SpendSums(amount, amount, Decimal(0), Decimal(0)), dayparting=False,
+        windows=[], manual=False, lifetime=lifetime)
+    return display.next_change(at, tz=PARIS, stored_paused=not evaluation.can_run,
+                               evaluation=evaluation, dayparting=False, windows=[],
+                               flight=flight)
+
+
+def test_a_flight_resumes_at_its_start_pacing_at_midnight_and_an_ended_one_stays_paused() -> None:
+    flight = pacing.Flight(date(2026, 12, 1), date(2026, 12, 3), Decimal("300"), "even")
+    before = flight_change(datetime(2026, 11, 29, 12, tzinfo=UTC), flight)
+    assert before is not None and before.note == "its flight starts"
+    assert before.at == datetime(2026, 11, 30, 23, tzinfo=UTC)  # 1 Dec, 00:00 in Paris
+    paced = flight_change(datetime(2026, 12, 1, 12, tzinfo=UTC), flight, spent="100",
+                          spent_today="100")
+    assert paced is not None and paced.at == datetime(2026, 12, 1, 23, tzinfo=UTC)
+    ended = flight_change(datetime(2026, 12, 4, 12, tzinfo=UTC), flight)
+    assert ended is not None and ended.sentence == "Stays paused: its flight has ended"
+    spent = flight_change(datetime(2026, 12, 2, 12, tzinfo=UTC), flight, spent="300")
+    assert spent is not None and spent.sentence == "Stays paused: its lifetime budget is spent"
+
+
+def test_the_forecast_reads_as_the_brands_wall_clock() -> None:
+    at = datetime(2026, 5, 4, 13, 40, 12, tzinfo=UTC)
+    assert display.forecast_text(at, PARIS, Decimal("10"), Decimal("5")) == (
+        "At this rate: used up around 15:40")
+    assert display.forecast_text(None, PARIS, Decimal("10"), Decimal("5")) == (
+        "At this rate: lasts the day")
+    assert display.forecast_text(None, PARIS, Decimal("10"), Decimal("10")) is None
+    assert display.forecast_text(None, PARIS, None, Decimal("10")) is None

@@ -386,3 +386,32 @@ def test_without_the_proxy_a_forwarded_address_is_not_believed(agency: SignedUpA
     locked = sign_in(Client(HTTP_HOST=agency.domain, HTTP_X_FORWARDED_FOR="192.0.2.200"),
                      agency.email, agency.password)
     assert locked.status_code == 429
+
+
+# --- Flights -------------------------------------------------------------------------------
+
+def test_a_flights_page_shows_its_pace_allowance_and_forecast_and_edits_the_flight(
+    signed_in: Client, agency: SignedUpAgency, add_brand: Callable[..., Brand],
+    add_campaign: Callable[..., Campaign],
+) -> None:
+    brand = add_brand(daily_budget=Decimal("900"))
+    tz = ZoneInfo(brand.timezone)
+    today = clock.local_day(timezone.now(), tz)
+    campaign = add_campaign(brand, daily_budget=Decimal("800"))
+    path = f"/campaigns/{campaign.pk}/"
+    form = {"start_date": str(today - timedelta(days=2)), "end_date": str(today + timedelta(3)),
+            "lifetime_budget": "600", "pacing": "even"}
+    token = csrf_token(signed_in, path)
+    refused = signed_in.post(f"{path}flight/", {**form, "end_date": "",
+                                                "csrfmiddlewaretoken": token}, follow=True)
+    assert "flight not changed" in refused.content.decode()
+    assert reload(agency, campaign).start_date is None
+    saved = signed_in.post(f"{path}flight/", {**form, "csrfmiddlewaretoken": token}, follow=True)
+    assert "flight saved" in saved.content.decode()
+    assert reload(agency, campaign).pacing == "even"
+    spend(agency, campaign, "50")
+    page = signed_in.get(path).content.decode()
+    assert 'class="chart pace"' in page and "Allowance today" in page
+    assert "At this rate:" in page
+    overview = signed_in.get("/").content.decode()
+    assert "Allowance today" in row_of(overview, campaign)
