@@ -18,6 +18,7 @@ from psycopg.errors import LockNotAvailable
 
 from campaigns import status
 from campaigns.models import Cause
+from notifications.events import RETENTION, purge_events
 from saas.db import connection
 
 logger = logging.getLogger(__name__)
@@ -40,8 +41,20 @@ def run_pass(at: datetime) -> PassResult:
             result.skipped = True
             return result
         decision = status.decide_brands(at, cause=Cause.JOB, brands=status.lock_brands(None))
+        status.publish(decision)
         result.transitions = decision.transitions
+    if purge_due(at):
+        purge_events(at - RETENTION)
     return result
+
+
+def purge_due(at: datetime) -> bool:
+    """Whether this pass also deletes the events older than their 30 days: the first pass of
+    each UTC hour. Once a minute would run its statements for every agency every minute to
+    delete a minute's worth; once an hour deletes an hour's worth (events are kept at least
+    30 days, at most an hour more), and a pass that misses the minute leaves it to the next
+    hour."""
+    return at.minute == 0
 
 
 def _lock_pass(schema: str) -> bool:

@@ -7,19 +7,27 @@ the user's own switch under the brand lock, which every switch also takes), and 
 follows from them (`status_for`). The write only stores the values it is given, in one statement
 that compares them with the row as it locks it: it writes a history row only when the reasons
 change, and two transactions deciding the same campaign give one transition, not two.
+
+Each history row says how far spend went past the budgets the change added (`overshoot`, from
+the rules) and, for an edit or a manual switch, who acted. A change of status is also an event
+(`campaign.paused`, `campaign.resumed`), recorded in the same transaction by `publish`, which
+the deciding transaction calls as its last statement (see `notifications.events`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
 
+from audit.log import Actor
 from campaigns import rules, selectors
 from campaigns.models import Campaign, Status, StatusChange
+from notifications.events import NewEvent, overshoot_text, record_events, status_change_events
 from saas.db import compose, connection
 
 ACTIVE, PAUSED = Status.ACTIVE.value, Status.PAUSED.value
@@ -31,6 +39,9 @@ class Transition:
     from_status: str
     to_status: str
     reasons: list[str]
+    # The budget reasons the change added, with how far spend went past each: the history
+    # entry's and the event's `overshoot` (empty when it added none).
+    overshoot: Mapping[str, Decimal] = field(default_factory=dict)
 
 
 def status_for(reasons: Sequence[str]) -> str:
@@ -44,7 +55,7 @@ def status_for(reasons: Sequence[str]) -> str:
 APPLY_SQL = compose("""
 WITH decided AS (
     SELECT * FROM jsonb_to_recordset(%(decided)s::jsonb) AS d(id bigint, status text,
-                                                              reasons text[])
+                                                              reasons text[], overshoot jsonb)
 ), locked AS (
     SELECT c.id, c.status, c.pause_reasons
     FROM {campaign} c JOIN decided d ON d.id = c.id
@@ -55,13 +66,15 @@ WITH decided AS (
     SET status = d.status, pause_reasons = d.reasons::varchar(32)[], status_changed_at = %(at)s
     FROM locked l JOIN decided d ON d.id = l.id
     WHERE c.id = l.id AND l.pause_reasons::text[] IS DISTINCT FROM d.reasons
-    RETURNING c.id, l.status AS from_status
+    RETURNING c.id, l.status AS from_status, c.name, c.brand_id
 ), history AS (
-    INSERT INTO {history} (campaign_id, at, from_status, to_status, reasons, cause)
-    SELECT ch.id, %(at)s, ch.from_status, d.status, d.reasons::varchar(32)[], %(cause)s
+    INSERT INTO {history} (campaign_id, at, from_status, to_status, reasons, cause, overshoot,
+                           actor_type, actor_id, actor_name)
+    SELECT ch.id, %(at)s, ch.from_status, d.status, d.reasons::varchar(32)[], %(cause)s,
+           d.overshoot, %(actor_type)s, %(actor_id)s, %(actor_name)s
     FROM changed ch JOIN decided d ON d.id = ch.id
 )
-SELECT id, from_status FROM changed
+SELECT id, from_status, name, brand_id FROM changed
 """, campaign=Campaign, history=StatusChange)
 
 
@@ -75,30 +88,70 @@ class StoredStatus:
 class Decision:
     transitions: list[Transition]
     stored: dict[int, StoredStatus]  # every decided campaign, as it is now stored
+    # `campaign.paused` / `campaign.resumed` of the transitions that change the status: the
+    # deciding transaction records them last, with `publish`.
+    events: list[NewEvent] = field(default_factory=list)
+    snapshot: selectors.Snapshot | None = None  # what `decide_brands` decided on
 
 
 def apply(
-    evaluations: Mapping[int, rules.Evaluation], *, at: datetime, cause: str
+    evaluations: Mapping[int, rules.Evaluation], *, at: datetime, cause: str,
+    previous: Mapping[int, Sequence[str]] | None = None, actor: Actor | None = None,
 ) -> Decision:
-    """Store each evaluation's reasons and the status they give; one statement in all."""
+    """Store each evaluation's reasons and the status they give; one statement in all.
+
+    Each history row carries the overshoot of the budget reasons it adds to `previous` (the
+    reasons as stored, which the caller read under the brands' locks, so they are the ones the
+    statement locks) and, for an edit or a manual switch, who acted. The status changes'
+    events come back in the Decision: the caller's transaction records them with `publish`,
+    so a history row and its event commit together or not at all.
+    """
     if not evaluations:
         return Decision([], {})
+    if not connection.in_atomic_block:
+        raise RuntimeError("status.apply outside a transaction: its history and its events "
+                           "must commit together")
+    previous = previous or {}
     decided = {campaign_id: evaluation.ordered_reasons()
                for campaign_id, evaluation in sorted(evaluations.items())}
     stored = {campaign_id: StoredStatus(status_for(reasons), reasons)
               for campaign_id, reasons in decided.items()}
+    overshoot = {campaign_id: evaluations[campaign_id].overshoot_added(
+                     previous.get(campaign_id, ()))
+                 for campaign_id in decided}
     document = json.dumps([{"id": campaign_id, "status": state.status,
-                            "reasons": state.pause_reasons}
+                            "reasons": state.pause_reasons,
+                            "overshoot": overshoot_text(overshoot[campaign_id])}
                            for campaign_id, state in stored.items()])
     with connection.cursor() as cursor:
-        cursor.execute(APPLY_SQL, {"decided": document, "at": at, "cause": cause})
+        cursor.execute(APPLY_SQL, {
+            "decided": document, "at": at, "cause": cause,
+            "actor_type": actor.type if actor else "", "actor_id": actor.id if actor else None,
+            "actor_name": actor.name if actor else "",
+        })
         changed = sorted(cursor.fetchall())
     transitions = [
         Transition(campaign_id, from_status, stored[campaign_id].status,
-                   stored[campaign_id].pause_reasons)
-        for campaign_id, from_status in changed
+                   stored[campaign_id].pause_reasons, overshoot[campaign_id])
+        for campaign_id, from_status, _name, _brand in changed
     ]
-    return Decision(transitions, stored)
+    events = status_change_events(
+        transitions, at=at, cause=cause,
+        campaigns={campaign_id: (name, brand_id) for campaign_id, _, name, brand_id in changed},
+        overshoot={t.campaign_id: t.overshoot for t in transitions})
+    return Decision(transitions, stored, events)
+
+
+def publish(decision: Decision, *also: NewEvent) -> None:
+    """Record the decision's events, and `also` (the ledger's threshold crossings), as the
+    last statement of the deciding transaction.
+
+    `record_events` takes the agency's ordering lock, which every other transaction writing
+    events of the agency waits for until this one ends: taken here, just before the commit,
+    it is held for the commit alone, so concurrent spends on different brands of one agency
+    are serialised no longer than that. A decision that changes no status takes no lock.
+    """
+    record_events([*decision.events, *also])
 
 
 def lock_brands(brand_ids: Iterable[int] | None) -> list[selectors.BrandRow]:
@@ -106,32 +159,41 @@ def lock_brands(brand_ids: Iterable[int] | None) -> list[selectors.BrandRow]:
     return selectors.brand_rows(brand_ids, lock=True)
 
 
-def decide(at: datetime, *, cause: str, brand_ids: Iterable[int] | None = None) -> Decision:
-    """Re-evaluate every campaign of the brands (all brands when None) at `at` and store it."""
+def decide(at: datetime, *, cause: str, brand_ids: Iterable[int] | None = None,
+           actor: Actor | None = None) -> Decision:
+    """Re-evaluate every campaign of the brands (all brands when None) at `at` and store it,
+    with its events, in a transaction of its own."""
     with transaction.atomic():
-        return decide_brands(at, cause=cause, brands=lock_brands(brand_ids))
+        decision = decide_brands(at, cause=cause, brands=lock_brands(brand_ids), actor=actor)
+        publish(decision)
+        return decision
 
 
-def decide_locked(at: datetime, *, cause: str, brand_ids: Iterable[int]) -> Decision:
-    """`decide` for a caller that holds the brands' locks and may have just edited them."""
-    return decide_brands(at, cause=cause, brands=selectors.brand_rows(brand_ids))
+def decide_locked(at: datetime, *, cause: str, brand_ids: Iterable[int],
+                  actor: Actor | None = None) -> Decision:
+    """`decide` for a caller that holds the brands' locks and may have just edited them; the
+    caller `publish`es the decision before it commits."""
+    return decide_brands(at, cause=cause, brands=selectors.brand_rows(brand_ids), actor=actor)
 
 
 def decide_brands(
-    at: datetime, *, cause: str, brands: Sequence[selectors.BrandRow]
+    at: datetime, *, cause: str, brands: Sequence[selectors.BrandRow],
+    actor: Actor | None = None,
 ) -> Decision:
     """`decide` for brands whose rows the caller has just locked and read: one read, and one
     write only when some campaign's reasons change (under the brands' locks nobody else can
-    change them in between)."""
+    change them in between). `actor` is who made the edit or flipped the manual switch (None
+    for spend and jobs). The caller `publish`es the decision last, before it commits."""
     current = selectors.snapshot_of(at, brands)
     evaluations = current.evaluate_all()
     changed = {
         campaign_id: evaluation for campaign_id, evaluation in evaluations.items()
         if evaluation.ordered_reasons() != current.campaigns[campaign_id].stored_reasons
     }
-    decision = apply(changed, at=at, cause=cause)
+    decision = apply(changed, at=at, cause=cause, actor=actor, previous={
+        campaign_id: current.campaigns[campaign_id].stored_reasons for campaign_id in changed})
     for campaign_id, state in current.campaigns.items():
         if campaign_id not in decision.stored:
             reasons = state.stored_reasons
             decision.stored[campaign_id] = StoredStatus(status_for(reasons), reasons)
-    return decision
+    return replace(decision, snapshot=current)
