@@ -12,19 +12,26 @@ import pytest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from campaigns.models import StatusChange
+from campaigns.models import Brand, Campaign, StatusChange
+from campaigns.tenant_passes import run_for_schema
 from notifications.events import NewEvent, record_events
 from notifications.models import Event
+from tests.campaigns.test_jobs import PASS_QUERIES
+from tests.campaigns.test_spend_api import SINGLE_QUERIES
 from tests.conftest import Api
 
 pytestmark = pytest.mark.django_db
 
 
 def events(api: Api, event_type: str | None = None) -> list[dict[str, Any]]:
+    """Every event (of `event_type`), polled as a client does: `after` the last id seen."""
     params = {"type": event_type} if event_type else {}
-    page = api.ok(api.get("events", limit=100, **params))
-    assert page["has_more"] is False
-    return list(page["results"])
+    seen: list[dict[str, Any]] = []
+    while True:
+        page = api.ok(api.get("events", after=seen[-1]["id"] if seen else 0, **params))
+        seen += page["results"]
+        if not page["has_more"]:
+            return seen
 
 
 def history(api: Api, campaign: dict[str, Any]) -> list[dict[str, Any]]:
@@ -239,6 +246,50 @@ def test_no_thresholds_no_events(api: Api) -> None:
     campaign = api.campaign(api.brand(daily_budget="10", alert_thresholds=[]), daily_budget="10")
     api.spend(campaign, "20")
     assert thresholds(api) == []
+
+
+# --- Bounded queries: however many campaigns change, the events are one statement ---------------
+
+# A single spend (tests/campaigns/test_spend_api.py), then the write of statuses and history,
+# the agency's event ordering lock and the one statement that records every event.
+PAUSING_SPEND_QUERIES = SINGLE_QUERIES + 3
+
+
+def brand_of_campaigns(api: Api, count: int, **fields: Any) -> list[Campaign]:
+    """`count` campaigns of one brand with a daily budget of 10, made directly."""
+    with schema_context(api.agency.schema_name):
+        brand = Brand.objects.create(name="Many", timezone="UTC", daily_budget=Decimal("10"))
+        campaigns = Campaign.objects.bulk_create(
+            Campaign(brand=brand, name=f"C{n}", **fields) for n in range(count))
+    return campaigns
+
+
+@pytest.mark.parametrize("count", [2, 200])
+def test_a_pass_resuming_any_number_of_campaigns_runs_the_same_queries(
+    api: Api, count: int, django_assert_num_queries: Any
+) -> None:
+    brand_of_campaigns(
+        api, count, daily_budget=Decimal("1"), status="paused",
+        pause_reasons=["campaign_daily_budget"])  # a budget of a day that has passed
+    at = next_utc_midnight() + timedelta(minutes=1)  # not the top of an hour: no purge
+    with django_assert_num_queries(PASS_QUERIES):
+        result = run_for_schema(api.agency.schema_name, at)
+    assert len(result.transitions) == count
+    assert len(events(api, "campaign.resumed")) == count
+
+
+@pytest.mark.parametrize("count", [1, 50])
+def test_a_spend_pausing_any_number_of_campaigns_runs_the_same_queries(
+    api: Api, count: int, django_assert_num_queries: Any
+) -> None:
+    campaigns = brand_of_campaigns(api, count)
+    first = {"id": campaigns[0].pk}
+    api.spend(first, "0.01")  # the token's last use is now recorded: no write below
+    with django_assert_num_queries(PAUSING_SPEND_QUERIES):
+        paused = api.spend(first, "9.99")  # the brand's daily budget: every campaign pauses
+    assert paused["campaign_status"]["pause_reasons"] == ["brand_daily_budget"]
+    assert len(events(api, "campaign.paused")) == count
+    assert [(d[0], d[3]) for d in thresholds(api)] == [("brand", 80), ("brand", 100)]
 
 
 # --- Retention ---------------------------------------------------------------------------------
