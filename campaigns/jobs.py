@@ -4,14 +4,16 @@ They are one pass, because they are one question: at this instant, which campaig
 A new local day or month simply has no spend yet, so the reasons of the old one are gone; a
 window that opened simply contains the instant. The pass is set-based (a fixed number of
 queries whatever the number of brands and campaigns), and idempotent: run twice or late, it
-leaves the same statuses and writes history only for real changes.
+leaves the same statuses and writes history only for real changes. Each status change is an
+event, recorded at the end of the pass's transaction; the first pass of each UTC hour also
+deletes the events past their 30 days.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import OperationalError, transaction
 from psycopg.errors import LockNotAvailable
@@ -54,7 +56,7 @@ def purge_due(at: datetime) -> bool:
     delete a minute's worth; once an hour deletes an hour's worth (events are kept at least
     30 days, at most an hour more), and a pass that misses the minute leaves it to the next
     hour."""
-    return at.minute == 0
+    return at.astimezone(UTC).minute == 0
 
 
 def _lock_pass(schema: str) -> bool:

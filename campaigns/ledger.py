@@ -9,7 +9,10 @@ One set-based write path serves a single event and a batch of a thousand alike:
 2. one statement inserts the events (`ON CONFLICT (event_id) DO NOTHING`: the unique constraint
    decides which of two concurrent retries is first) and adds only the rows it actually
    inserted to the day and month totals with one grouped atomic upsert;
-3. one `status.decide_brands` for the touched brands, under the locks already held.
+3. one `status.decide_brands` for the touched brands, under the locks already held;
+4. the status changes' events and the alert thresholds the write crossed (found from what the
+   write answers, no query of their own but for the brand total of a period other than the
+   current day and month), recorded last, just before the commit (`status.publish`).
 
 The query count depends on none of the batch size, the number of campaigns or brands.
 """
