@@ -259,6 +259,8 @@ SPECTACULAR_SETTINGS = {
         "saas.openapi.paths_without_trailing_slash",
         "campaigns.api.schema.add_spend_operation",
     ],
+    # The audit log's and the history's actors are the same kind of thing: one enum for both.
+    "ENUM_NAME_OVERRIDES": {"ActorTypeEnum": "audit.models.ActorType"},
 }
 
 # --- i18n, static --------------------------------------------------------------------------
