@@ -234,6 +234,6 @@ class SpendAdmin(TenantOnlyAdmin):
 
 @admin.register(StatusChange)
 class StatusChangeAdmin(SpendAdmin):
-    list_display = ["at", "campaign", "from_status", "to_status", "reasons", "cause", "actor_name"]
+    list_display = ["at", "campaign", "from_status", "to_status", "reasons", "cause"]
     list_filter = ["cause", "to_status"]
     date_hierarchy = "at"
