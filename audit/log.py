@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from audit.models import Action, ActorType, AuditEntry, ObjectType
-from campaigns.ledger import format_amount
+from campaigns.money import format_amount
 from tenants.auth import TokenUser
 
 

@@ -4,14 +4,16 @@ They are one pass, because they are one question: at this instant, which campaig
 A new local day or month simply has no spend yet, so the reasons of the old one are gone; a
 window that opened simply contains the instant. The pass is set-based (a fixed number of
 queries whatever the number of brands and campaigns), and idempotent: run twice or late, it
-leaves the same statuses and writes history only for real changes.
+leaves the same statuses and writes history only for real changes. Each status change is an
+event, recorded at the end of the pass's transaction.
 
 A pass looks at every brand (`run_jobs`, the hourly safety net) or only at the brands with a
 campaign due (`only_due`, what the minute's dispatcher sends): those whose `next_change_at` is
 reached, or never set. Either way the brands it looks at are decided whole, at the pass's
 instant, exactly as the full pass decides them (brand sums need all their campaigns), so a
 late pass decides as a timely one. Then it sets the agency's marker to the earliest
-`next_change_at` of all its campaigns (`campaigns.due`).
+`next_change_at` of all its campaigns (`campaigns.due`). A full pass also deletes the events
+past their 30 days.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from psycopg.errors import LockNotAvailable
 
 from campaigns import due, selectors, status
 from campaigns.models import Cause
+from notifications.events import RETENTION, purge_events
 from saas.db import connection
 
 logger = logging.getLogger(__name__)
@@ -52,10 +55,14 @@ def run_pass(at: datetime, *, only_due: bool = False) -> PassResult:
         brands = (selectors.due_brand_rows(at, lock=True) if only_due
                   else status.lock_brands(None))
         decision = status.decide_brands(at, cause=Cause.JOB, brands=brands, lower_marker=False)
+        status.publish(decision)
         result.transitions = decision.transitions
         result.brands = len(brands)
         due.raise_marker(at, version)
+    if not only_due:
+        purge_events(at - RETENTION)
     return result
+
 
 
 def _lock_pass(schema: str) -> bool:

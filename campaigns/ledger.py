@@ -9,7 +9,10 @@ One set-based write path serves a single event and a batch of a thousand alike:
 2. one statement inserts the events (`ON CONFLICT (event_id) DO NOTHING`: the unique constraint
    decides which of two concurrent retries is first) and adds only the rows it actually
    inserted to the day and month totals with one grouped atomic upsert;
-3. one `status.decide_brands` for the touched brands, under the locks already held.
+3. one `status.decide_brands` for the touched brands, under the locks already held;
+4. the status changes' events and the alert thresholds the write crossed (found from what the
+   write answers, no query of their own but for the brand total of a period other than the
+   current day and month), recorded last, just before the commit (`status.publish`).
 
 The query count depends on none of the batch size, the number of campaigns or brands.
 """
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -29,8 +32,11 @@ from django.db import NotSupportedError, transaction
 from django.db.models.functions import TruncDate
 from psycopg import sql
 
-from campaigns import clock, selectors, status
+from campaigns import clock, rules, selectors, status
 from campaigns.models import Brand, Campaign, Cause, Period, Spend, SpendTotal
+from campaigns.money import format_amount
+from notifications.events import NewEvent, threshold_events
+from notifications.thresholds import BudgetKind, BudgetSpend, threshold_crossings
 from saas.db import compose, connection
 from saas.errors import Conflict, InvalidInput
 
@@ -104,13 +110,6 @@ class BatchRecorded:
     campaigns: list[dict[str, Any]]  # {"id", "status", "pause_reasons"} of each touched one
 
 
-def format_amount(amount: Decimal) -> str:
-    """Money as text: at least two decimals, more only where the amount has them."""
-    if amount == amount.quantize(Decimal("0.01")):
-        return str(amount.quantize(Decimal("0.01")))
-    return format(amount.normalize(), "f")
-
-
 def format_instant(at: datetime) -> str:
     """In UTC, as stored: a first answer and its replay read alike whatever offset was sent."""
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -132,7 +131,8 @@ def spend_body(spend_id: int, campaign_id: int, amount: str, occurred_at: str,
 # order it returns them, so every writer takes its brands' locks in id order and two batches
 # cannot deadlock.
 LOCK_SQL = compose("""
-SELECT c.id, b.id, b.timezone, b.daily_budget, b.monthly_budget FROM {campaign} c
+SELECT c.id, b.id, b.timezone, b.daily_budget, b.monthly_budget, b.alert_thresholds
+FROM {campaign} c
 JOIN {brand} b ON b.id = c.brand_id
 WHERE c.id = ANY(%s::bigint[])
 ORDER BY b.id
@@ -141,7 +141,10 @@ FOR UPDATE OF b
 # The insert-and-upsert the ORM has no form for: the events go in unless their event_id is
 # already there (the unique index on event_id decides between concurrent retries), and only
 # the rows inserted are added to the day and month totals (ON CONFLICT on spend_total_key). The
-# month of a spend is the month of its local day (clock.local_month), hence date_trunc.
+# month of a spend is the month of its local day (clock.local_month), hence date_trunc. It also
+# answers each total it touched with its amount after and the amount added (before = after -
+# added, exact: the upsert adds atomically), for the threshold crossings; those rows have no
+# spend id.
 WRITE_SQL = compose("""
 WITH inserted AS (
     INSERT INTO {spend} (campaign_id, amount, occurred_at, local_day, event_id,
@@ -156,18 +159,48 @@ WITH inserted AS (
     LEFT JOIN {campaign} c ON e.remember AND c.id = e.campaign
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id, campaign_id, amount, local_day, event_id
-), totals AS (
-    INSERT INTO {total} AS t (campaign_id, period, period_start, amount)
-    SELECT campaign_id, {day}, local_day, sum(amount) FROM inserted GROUP BY 1, 3
+), added AS (
+    SELECT campaign_id, {day} AS period, local_day AS period_start, sum(amount) AS amount
+    FROM inserted GROUP BY 1, 3
     UNION ALL
     SELECT campaign_id, {month}, date_trunc('month', local_day)::date, sum(amount)
     FROM inserted GROUP BY 1, 3
+), totals AS (
+    INSERT INTO {total} AS t (campaign_id, period, period_start, amount)
+    SELECT campaign_id, period, period_start, amount FROM added
     ON CONFLICT (campaign_id, period, period_start)
     DO UPDATE SET amount = t.amount + EXCLUDED.amount
+    RETURNING t.campaign_id, t.period, t.period_start, t.amount
 )
-SELECT id, event_id FROM inserted
+SELECT id, event_id, NULL, NULL, NULL, NULL, NULL FROM inserted
+UNION ALL
+SELECT NULL, NULL, t.campaign_id, t.period, t.period_start, t.amount, a.amount
+FROM totals t JOIN added a USING (campaign_id, period, period_start)
 """, spend=Spend, campaign=Campaign, total=SpendTotal,
     day=sql.Literal(Period.DAY.value), month=sql.Literal(Period.MONTH.value))
+
+
+@dataclass(frozen=True)
+class TotalAdded:
+    """A day or month total that a write added to: its amount after, and how much was added."""
+
+    campaign_id: int
+    period: str  # Period
+    period_start: date
+    after: Decimal
+    added: Decimal
+
+
+@dataclass(frozen=True)
+class _Written:
+    inserted: list[tuple[int, str | None]]  # (id, event_id) of each row inserted
+    totals: list[TotalAdded]
+
+
+@dataclass(frozen=True)
+class _Locked:
+    zones: dict[int, selectors.BrandRow]  # {campaign id: its brand}, for those that exist
+    thresholds: dict[int, list[int]]  # {brand id: its alert_thresholds}
 
 
 @dataclass(frozen=True)
@@ -180,12 +213,16 @@ class _Row:
     request_hash: str
 
 
-def _lock(campaign_ids: Sequence[int]) -> dict[int, selectors.BrandRow]:
+def _lock(campaign_ids: Sequence[int]) -> _Locked:
     """Lock the brands of the campaigns and read them: {campaign id: its brand} for those
-    that exist in this agency."""
+    that exist in this agency, and each brand's alert thresholds."""
     with connection.prepared_cursor() as cursor:
         cursor.execute(LOCK_SQL, [sorted(set(campaign_ids))])
-        return {campaign: selectors.BrandRow(*brand) for campaign, *brand in cursor.fetchall()}
+        rows = cursor.fetchall()
+    return _Locked(
+        zones={campaign: selectors.BrandRow(*brand) for campaign, *brand, _alerts in rows},
+        thresholds={brand_id: list(alerts) for _, brand_id, *_brand, alerts in rows},
+    )
 
 
 def _brands(zones: dict[int, selectors.BrandRow]) -> list[selectors.BrandRow]:
@@ -208,9 +245,9 @@ def _rows(events: Sequence[SpendEvent], zones: dict[int, selectors.BrandRow],
     return rows
 
 
-def _write(rows: Sequence[_Row], *, remember: bool = False) -> list[tuple[int, str | None]]:
+def _write(rows: Sequence[_Row], *, remember: bool = False) -> _Written:
     """Insert the rows not yet in the ledger and add them to the totals: (id, event_id) of
-    each row inserted.
+    each row inserted, and each total added to.
 
     `remember` keeps, with each event that has an event_id, its campaign's status as stored
     before the decision: the status its first answer gives unless the decision changes it.
@@ -229,7 +266,12 @@ def _write(rows: Sequence[_Row], *, remember: bool = False) -> list[tuple[int, s
     ])
     with connection.prepared_cursor() as cursor:
         cursor.execute(WRITE_SQL, [document])
-        return list(cursor.fetchall())
+        results = cursor.fetchall()
+    return _Written(
+        inserted=[(spend_id, event_id) for spend_id, event_id, *_ in results
+                  if spend_id is not None],
+        totals=[TotalAdded(*total) for spend_id, _, *total in results if spend_id is None],
+    )
 
 
 def _stored(event_ids: Sequence[str]) -> dict[str, list[Any]]:
@@ -256,20 +298,21 @@ def _replanned_once(record: Callable[[], T]) -> T:
 
 def _record_spend(event: SpendEvent, now: datetime) -> Recorded:
     with transaction.atomic():
-        zones = _lock([event.campaign_id])
-        if not zones:
+        locked = _lock([event.campaign_id])
+        if not locked.zones:
             raise UnknownCampaign
-        (row,) = _rows([event], zones, now)
-        inserted = _write([row], remember=True)
-        if not inserted:
+        (row,) = _rows([event], locked.zones, now)
+        written = _write([row], remember=True)
+        if not written.inserted:
             return _replay(event)
-        spend_id = inserted[0][0]
-        decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(zones))
+        spend_id = written.inserted[0][0]
+        decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(locked.zones))
         stored = decision.stored[event.campaign_id]
         answered = {"status": stored.status, "pause_reasons": stored.pause_reasons}
         if event.event_id and any(t.campaign_id == event.campaign_id
                                   for t in decision.transitions):
             _remember(spend_id, answered)  # the write kept the status from before the change
+        status.publish(decision, *_threshold_events(written.totals, locked, decision, now))
         body = spend_body(spend_id, event.campaign_id, format_amount(event.amount),
                           format_instant(row.occurred_at), event.event_id, answered)
         return Recorded(body=body, created=True)
@@ -324,26 +367,108 @@ def record_batch(events: Sequence[SpendEvent], *, now: datetime) -> BatchRecorde
 def _record_batch(events: Sequence[SpendEvent], unique: Sequence[SpendEvent], duplicates: int,
                   now: datetime) -> BatchRecorded:
     with transaction.atomic():
-        zones = _lock([event.campaign_id for event in unique])
+        locked = _lock([event.campaign_id for event in unique])
         unknown = {
             index: {"campaign": ["Unknown campaign."]}
-            for index, event in enumerate(events) if event.campaign_id not in zones
+            for index, event in enumerate(events) if event.campaign_id not in locked.zones
         }
         if unknown:
             raise InvalidBatch(unknown)
-        rows = _rows(unique, zones, now)
-        inserted = _write(rows)
+        rows = _rows(unique, locked.zones, now)
+        written = _write(rows)
+        inserted = written.inserted
         if len(inserted) < len(rows):
             duplicates += _check_ledger_repeats(events, rows, inserted)
         touched = sorted({event.campaign_id for event in unique})
         if inserted:
-            decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(zones))
+            decision = status.decide_brands(now, cause=Cause.SPEND,
+                                            brands=_brands(locked.zones))
             campaigns = [{"id": campaign_id, "status": decision.stored[campaign_id].status,
                           "pause_reasons": decision.stored[campaign_id].pause_reasons}
                          for campaign_id in touched]
+            status.publish(decision, *_threshold_events(written.totals, locked, decision, now))
         else:
             campaigns = _statuses(touched)
     return BatchRecorded(created=len(inserted), duplicates=duplicates, campaigns=campaigns)
+
+
+# --- Threshold crossings -------------------------------------------------------------------
+
+BUDGET_OF_PERIOD: dict[str, BudgetKind] = {Period.DAY.value: "daily",
+                                           Period.MONTH.value: "monthly"}
+# The brand totals of periods that the decision's snapshot does not hold (a late spend for
+# yesterday, an early one for tomorrow): the sum over the brand's campaigns of their totals of
+# that period, through spend_total_key, for all such periods in one statement.
+BRAND_TOTALS_SQL = compose("""
+SELECT k.brand_id, k.period, k.period_start, sum(t.amount)
+FROM jsonb_to_recordset(%s::jsonb) AS k(brand_id bigint, period text, period_start date)
+JOIN {campaign} c ON c.brand_id = k.brand_id
+JOIN {total} t ON t.campaign_id = c.id AND t.period = k.period AND t.period_start = k.period_start
+GROUP BY 1, 2, 3
+""", campaign=Campaign, total=SpendTotal)
+
+_PeriodKey = tuple[int, str, date]  # (brand or campaign id, period, period_start)
+
+
+def _threshold_events(totals: Sequence[TotalAdded], locked: _Locked, decision: status.Decision,
+                      now: datetime) -> list[NewEvent]:
+    """`budget.threshold_reached` of every daily and monthly budget, of the campaigns and of
+    their brands, that the write took past one of the brand's alert thresholds, in the local
+    day or month the spend counted to. Lifetime budgets are not covered here yet."""
+    snapshot = decision.snapshot
+    assert snapshot is not None  # decide_brands always keeps it
+    brand_of = {campaign_id: brand.id for campaign_id, brand in locked.zones.items()}
+    budgets: list[BudgetSpend] = []
+    brand_added: dict[_PeriodKey, Decimal] = {}
+    for total in totals:
+        state = snapshot.campaigns[total.campaign_id]
+        budgets.append(BudgetSpend(
+            scope="campaign", id=total.campaign_id, budget=BUDGET_OF_PERIOD[total.period],
+            period=total.period_start,
+            limit=_cap(state.campaign_caps, total.period), spent_before=total.after - total.added,
+            spent_after=total.after, thresholds=locked.thresholds[state.brand_id]))
+        key = (brand_of[total.campaign_id], total.period, total.period_start)
+        brand_added[key] = brand_added.get(key, Decimal(0)) + total.added
+    brand_caps = {brand.id: rules.Caps(brand.daily_budget, brand.monthly_budget)
+                  for brand in locked.zones.values()}
+    watched = {key: added for key, added in brand_added.items()
+               if _cap(brand_caps[key[0]], key[1]) is not None and locked.thresholds[key[0]]}
+    brand_after = _brand_totals(watched, snapshot)
+    for (brand_id, period, period_start), added in watched.items():
+        after = brand_after[(brand_id, period, period_start)]
+        budgets.append(BudgetSpend(
+            scope="brand", id=brand_id, budget=BUDGET_OF_PERIOD[period], period=period_start,
+            limit=_cap(brand_caps[brand_id], period), spent_before=after - added,
+            spent_after=after, thresholds=locked.thresholds[brand_id]))
+    return threshold_events(threshold_crossings(budgets), at=now)
+
+
+def _cap(caps: rules.Caps, period: str) -> Decimal | None:
+    return caps.daily if period == Period.DAY else caps.monthly
+
+
+def _brand_totals(keys: Iterable[_PeriodKey], snapshot: selectors.Snapshot
+                  ) -> dict[_PeriodKey, Decimal]:
+    """Each brand's total of each period after the write: from the decision's snapshot (read
+    after the write) for the brand's current day and month, else read, in one statement."""
+    found: dict[_PeriodKey, Decimal] = {}
+    missing = []
+    for brand_id, period, period_start in keys:
+        day, month = snapshot.brand_days[brand_id]
+        spend = snapshot.brands[brand_id]
+        if period == Period.DAY and period_start == day:
+            found[(brand_id, period, period_start)] = spend.today
+        elif period == Period.MONTH and period_start == month:
+            found[(brand_id, period, period_start)] = spend.month
+        else:
+            missing.append({"brand_id": brand_id, "period": period,
+                            "period_start": period_start.isoformat()})
+    if missing:
+        with connection.cursor() as cursor:
+            cursor.execute(BRAND_TOTALS_SQL, [json.dumps(missing)])
+            found.update({(brand_id, period, period_start): amount
+                          for brand_id, period, period_start, amount in cursor.fetchall()})
+    return found
 
 
 # width_bucket finds, by binary search in the sorted day starts, the last day that starts at or

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import JSONField, Q, Value
 
 from campaigns import clock
 from campaigns.currencies import CURRENCY_CODES
@@ -289,6 +289,12 @@ class StatusChange(models.Model):
     to_status = models.CharField(max_length=6, choices=Status.choices)
     reasons = ArrayField(models.CharField(max_length=32), default=list)
     cause = models.CharField(max_length=6, choices=Cause.choices)
+    # {budget reason the change added: how far spend went past it, as money text}; {} if none.
+    overshoot = models.JSONField(default=dict, blank=True, db_default=Value({}, JSONField()))
+    # Who acted, for cause `edit` or `manual` (as audit.log.Actor); empty for spend and jobs.
+    actor_type = models.CharField(max_length=5, blank=True, default="", db_default="")
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_name = models.CharField(max_length=254, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-id"]

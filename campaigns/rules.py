@@ -7,8 +7,8 @@ Money is `Decimal` throughout: a budget of 0.30 is used up by exactly three spen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -94,10 +94,19 @@ class Evaluation:
     spend: SpendSums
     remaining: Remaining
     allowance_today: Decimal | None = None  # even pacing inside the flight, else None
+    # How far spend went past each budget that is used up (spent - budget; 0 when exactly on
+    # it), by its reason: what a history entry's `overshoot` reports for the reasons it adds.
+    overshoot: Mapping[str, Decimal] = field(default_factory=dict)
 
     def ordered_reasons(self) -> list[str]:
         """The reasons in their documented order, for stable output and storage."""
         return [reason for reason in REASONS_ORDER if reason in self.reasons]
+
+    def overshoot_added(self, previous_reasons: Sequence[str]) -> dict[str, Decimal]:
+        """The overshoot of the budget reasons that a change from `previous_reasons` to these
+        adds: a budget already used up before is not overshot again by this change."""
+        return {reason: amount for reason, amount in self.overshoot.items()
+                if reason not in previous_reasons}
 
 
 def is_used_up(cap: Decimal | None, spent: Decimal) -> bool:
@@ -112,14 +121,19 @@ def remaining(cap: Decimal | None, spent: Decimal) -> Decimal | None:
     return max(Decimal(0), cap - spent)
 
 
-def _budget_reasons(campaign_caps: Caps, brand_caps: Caps, spend: SpendSums) -> set[str]:
+def _used_up_budgets(campaign_caps: Caps, brand_caps: Caps, spend: SpendSums,
+                     lifetime: Lifetime) -> dict[str, Decimal]:
+    """Each budget used up, by its reason, with how far spend went past it. The lifetime
+    budget's reason is the flight rules' (`pacing.flight_reasons`); its overshoot is here."""
     checks = (
         (CAMPAIGN_DAILY_BUDGET, campaign_caps.daily, spend.campaign_today),
         (CAMPAIGN_MONTHLY_BUDGET, campaign_caps.monthly, spend.campaign_month),
+        (CAMPAIGN_LIFETIME_BUDGET, lifetime.budget, lifetime.spent),
         (BRAND_DAILY_BUDGET, brand_caps.daily, spend.brand_today),
         (BRAND_MONTHLY_BUDGET, brand_caps.monthly, spend.brand_month),
     )
-    return {reason for reason, cap, spent in checks if is_used_up(cap, spent)}
+    return {reason: spent - cap for reason, cap, spent in checks
+            if cap is not None and is_used_up(cap, spent)}
 
 
 def _remaining(campaign_caps: Caps, brand_caps: Caps, spend: SpendSums) -> Remaining:
@@ -153,7 +167,8 @@ def evaluate(
     inside = not dayparting or clock.in_window(at, tz, windows)
     allowance = None if lifetime.flight is None else pacing.allowance_at(
         at, lifetime.flight, tz, windows, dayparting, lifetime.spent_before_today)
-    reasons = _budget_reasons(campaign_caps, brand_caps, spend) | pacing.flight_reasons(
+    used_up = _used_up_budgets(campaign_caps, brand_caps, spend, lifetime)
+    reasons = (used_up.keys() - {CAMPAIGN_LIFETIME_BUDGET}) | pacing.flight_reasons(
         at, tz, flight=lifetime.flight, lifetime_budget=lifetime.budget,
         lifetime_spend=lifetime.spent, spent_today=spend.campaign_today, allowance=allowance)
     if manual:
@@ -169,4 +184,5 @@ def evaluate(
         spend=spend,
         remaining=_remaining(campaign_caps, brand_caps, spend),
         allowance_today=allowance,
+        overshoot={reason: amount for reason, amount in used_up.items() if reason in reasons},
     )

@@ -1,6 +1,7 @@
 """Writes to brands, campaigns and schedules. Each edit re-decides the affected campaigns at
 once (cause `edit`) in the same transaction, under the brand's lock, and is recorded in the
-audit log with its actor in that transaction too."""
+audit log with its actor in that transaction too; the history rows name that actor, and the
+decision's events are recorded last (`status.publish`), just before the commit."""
 
 from __future__ import annotations
 
@@ -60,10 +61,12 @@ def update_brand(brand: Brand, data: dict[str, Any], *, actor: Actor, now: datet
         brand.save(update_fields=list(data))  # only what was edited: no stale columns written
         if "timezone" in data and data["timezone"] != stored.timezone:
             ledger.rekey_brand(brand.pk, brand.timezone)
-        status.decide_locked(now, cause=Cause.EDIT, brand_ids=[brand.pk])
+        decision = status.decide_locked(now, cause=Cause.EDIT, brand_ids=[brand.pk],
+                                        actor=actor)
         changes = changes_between(before, {**before, **fields_of(brand, list(data))})
         if changes:
             record(actor, Action.UPDATE, ObjectType.BRAND, brand.pk, at=now, changes=changes)
+        status.publish(decision)
     return brand
 
 
@@ -82,9 +85,10 @@ def create_campaign(data: dict[str, Any], *, actor: Actor, now: datetime) -> Cam
     with transaction.atomic():
         brands = status.lock_brands([data["brand"].pk])
         campaign = Campaign.objects.create(**data)
-        status.decide_brands(now, cause=Cause.EDIT, brands=brands)
+        decision = status.decide_brands(now, cause=Cause.EDIT, brands=brands, actor=actor)
         record(actor, Action.CREATE, ObjectType.CAMPAIGN, campaign.pk, at=now,
                changes=changes_between({}, fields_of(campaign, CAMPAIGN_FIELDS)))
+        status.publish(decision)
     campaign.refresh_from_db()
     return campaign
 
@@ -103,11 +107,12 @@ def update_campaign(campaign: Campaign, data: dict[str, Any], *, actor: Actor,
         before = fields_of(Campaign.objects.get(pk=campaign.pk), CAMPAIGN_FIELDS)
         _check_flight({**before, **data})
         Campaign.objects.filter(pk=campaign.pk).update(**data)
-        status.decide_brands(now, cause=Cause.EDIT, brands=brands)
+        decision = status.decide_brands(now, cause=Cause.EDIT, brands=brands, actor=actor)
         changes = changes_between(before, {**before, **data})
         if changes:
             record(actor, Action.UPDATE, ObjectType.CAMPAIGN, campaign.pk, at=now,
                    changes=changes)
+        status.publish(decision)
     campaign.refresh_from_db()
     return campaign
 
@@ -159,11 +164,12 @@ def set_schedule(campaign: Campaign, windows: Sequence[clock.Window], *, actor: 
                            start_minute=w.start, end_minute=w.end)
             for w in windows
         )
-        status.decide_brands(now, cause=Cause.EDIT, brands=brands)
+        decision = status.decide_brands(now, cause=Cause.EDIT, brands=brands, actor=actor)
         after = windows_shown(windows)
         if before != after:
             record(actor, Action.UPDATE, ObjectType.SCHEDULE, campaign.pk, at=now,
                    changes={"windows": [before, after]})
+        status.publish(decision)
 
 
 def set_manual_pause(campaign: Campaign, paused: bool, *, actor: Actor,
@@ -172,8 +178,9 @@ def set_manual_pause(campaign: Campaign, paused: bool, *, actor: Actor,
     with transaction.atomic():
         brands = status.lock_brands([campaign.brand_id])
         Campaign.objects.filter(pk=campaign.pk).update(manual_paused=paused)
-        status.decide_brands(now, cause=Cause.MANUAL, brands=brands)
+        decision = status.decide_brands(now, cause=Cause.MANUAL, brands=brands, actor=actor)
         record(actor, Action.PAUSE if paused else Action.RESUME, ObjectType.CAMPAIGN,
                campaign.pk, at=now)
+        status.publish(decision)
     campaign.refresh_from_db()
     return campaign

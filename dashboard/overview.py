@@ -241,6 +241,9 @@ def _history(campaign: Campaign, tz: Any) -> list[dict[str, Any]]:
             "to": change.to_status,
             "reasons": display.reasons_in_words(change.reasons),
             "cause": display.CAUSE_TEXT.get(change.cause, change.cause),
+            "actor": change.actor_name,  # who made the edit or the switch; "" otherwise
+            "overshoot": [f"{amount} over the {reason.replace('_', ' ')}"
+                          for reason, amount in sorted(change.overshoot.items())],
         }
         for change in changes
     ]

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 from django.db import transaction
 from psycopg import sql
 
-from campaigns.ledger import format_amount
+from campaigns.money import format_amount
 from notifications.models import Delivery, DeliveryAttempt, Event, EventType, WebhookEndpoint
 from notifications.thresholds import Crossing
 from notifications.wakeups import lower_due

@@ -285,10 +285,12 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
     # One name for each choice set the API uses in several places (evaluation.reasons and
-    # pause_reasons; a campaign's status in its body and in its status answer).
+    # pause_reasons; a campaign's status in its body and in its status answer; the audit log's
+    # and the history's actors).
     "ENUM_NAME_OVERRIDES": {
         "PauseReasonEnum": "campaigns.rules.REASONS_ORDER",
         "CampaignStatusEnum": "campaigns.models.Status",
+        "ActorTypeEnum": "audit.models.ActorType",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from audit.models import ActorType
 from campaigns import clock, flights, rules
 from campaigns.api.fields import AlertThresholdsField, CurrencyField, TimezoneField, money_field
 from campaigns.ledger import format_amount
@@ -122,8 +124,24 @@ class ScheduleSerializer(serializers.Serializer[dict[str, Any]]):
     windows = serializers.ListField(child=WindowSerializer(), max_length=200)
 
 
+class HistoryActorSerializer(serializers.Serializer[StatusChange]):
+    """Who made the edit or flipped the manual switch, as the audit log names actors."""
+
+    type = serializers.ChoiceField(choices=ActorType.choices, source="actor_type")
+    id = serializers.IntegerField(source="actor_id")
+    name = serializers.CharField(source="actor_name")
+
+
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string"},
+                      "description": 'How far spend went past each budget the change added: '
+                                     '`{"campaign_daily_budget": "3.00"}`; `{}` if none.'})
+class OvershootField(serializers.JSONField):
+    pass
+
+
 class HistorySerializer(serializers.Serializer[StatusChange]):
-    """`{"at", "from", "to", "reasons", "cause"}`: `from` is a Python keyword, hence get_fields."""
+    """`{"at", "from", "to", "reasons", "cause", "overshoot", "actor"}`: `from` is a Python
+    keyword, hence get_fields. `actor` is null for spend and jobs."""
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {
@@ -132,7 +150,15 @@ class HistorySerializer(serializers.Serializer[StatusChange]):
             "to": serializers.CharField(source="to_status"),
             "reasons": serializers.ListField(child=serializers.CharField()),
             "cause": serializers.CharField(),
+            "overshoot": OvershootField(),
+            "actor": serializers.SerializerMethodField(),
         }
+
+    @extend_schema_field(HistoryActorSerializer(allow_null=True))
+    def get_actor(self, change: StatusChange) -> dict[str, Any] | None:
+        if not change.actor_type:
+            return None
+        return dict(HistoryActorSerializer(change).data)
 
 
 def money(value: Decimal | None) -> str | None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0004_brand_alert_thresholds'),
+        ('campaigns', '0005_statuschange_overshoot_actor'),
     ]
 
     operations = [

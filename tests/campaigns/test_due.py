@@ -238,7 +238,7 @@ def test_the_dispatcher_reads_every_agencys_marker_in_one_query(
 
 # As a full pass (tests/campaigns/test_jobs.py's PASS_QUERIES): the due brands' locks take the
 # place of all brands' locks.
-DUE_PASS_QUERIES = 12
+DUE_PASS_QUERIES = 14
 # Nothing due: no snapshot and no write (and no SET search_path: still in the agency's schema).
 QUIET_PASS_QUERIES = 9
 

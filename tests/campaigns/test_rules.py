@@ -191,3 +191,35 @@ def test_remaining_is_none_without_a_cap_and_never_below_zero() -> None:
 def test_a_naive_instant_is_refused() -> None:
     with pytest.raises(ValueError):
         evaluate_with(at=datetime(2024, 6, 17, 12))
+
+
+# --- Overshoot: how far spend went past each budget that is used up ------------------------------
+
+def test_overshoot_is_spent_minus_each_used_up_budget_lifetime_included() -> None:
+    evaluation = evaluate_with(
+        campaign_caps=Caps(daily=Decimal("10"), monthly=Decimal("100")),
+        brand_caps=Caps(daily=Decimal("12.5"), monthly=None),
+        spend=spend(today="12.654321", month="50", brand_today="12.5", brand_month="50"),
+        lifetime=Lifetime(None, Decimal("40"), Decimal("41.10"), Decimal(0)),
+    )
+    assert evaluation.overshoot == {
+        "campaign_daily_budget": Decimal("2.654321"),
+        "campaign_lifetime_budget": Decimal("1.10"),
+        "brand_daily_budget": Decimal("0.0"),  # exactly on it
+    }
+    assert set(evaluation.overshoot) <= evaluation.reasons
+
+
+def test_a_budget_not_used_up_and_other_reasons_have_no_overshoot() -> None:
+    evaluation = evaluate_with(campaign_caps=Caps(daily=Decimal("10"), monthly=None),
+                               spend=spend(today="9.99"), manual=True)
+    assert evaluation.reasons == {"manual"} and evaluation.overshoot == {}
+
+
+def test_a_change_overshoots_only_the_budgets_it_adds() -> None:
+    evaluation = evaluate_with(
+        campaign_caps=Caps(daily=Decimal("10"), monthly=Decimal("10")),
+        spend=spend(today="11", month="11"), manual=True)
+    assert evaluation.overshoot_added(["manual", "campaign_daily_budget"]) == {
+        "campaign_monthly_budget": Decimal("1")}
+    assert evaluation.overshoot_added(evaluation.ordered_reasons()) == {}

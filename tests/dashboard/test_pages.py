@@ -415,3 +415,19 @@ def test_a_flights_page_shows_its_pace_allowance_and_forecast_and_edits_the_flig
     assert "At this rate:" in page
     overview = signed_in.get("/").content.decode()
     assert "Allowance today" in row_of(overview, campaign)
+
+
+def test_the_campaign_pages_history_names_who_paused_and_by_how_much_a_budget_was_passed(
+    agency: SignedUpAgency, signed_in: Client, add_brand: Callable[..., Brand],
+    add_campaign: Callable[..., Campaign],
+) -> None:
+    campaign = add_campaign(add_brand(), daily_budget=Decimal("10.00"))
+    token = csrf_token(signed_in, "/")
+    signed_in.post(f"/campaigns/{campaign.pk}/pause/", {"csrfmiddlewaretoken": token,
+                                                       "next": "/"})
+    now = timezone.now()
+    with schema_context(agency.agency.schema_name):
+        ledger.record_spend(ledger.SpendEvent(campaign.pk, Decimal("12.5"), now, None), now=now)
+    page = signed_in.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert f"by {agency.email}" in page
+    assert "2.50 over the campaign daily budget" in page
