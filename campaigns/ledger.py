@@ -414,7 +414,7 @@ def _threshold_events(totals: Sequence[TotalAdded], locked: _Locked, decision: s
                       now: datetime) -> list[NewEvent]:
     """`budget.threshold_reached` of every daily and monthly budget, of the campaigns and of
     their brands, that the write took past one of the brand's alert thresholds, in the local
-    day or month the spend counted to. Lifetime budgets are not covered here yet."""
+    day or month the spend counted to, and of the campaigns' lifetime budgets."""
     snapshot = decision.snapshot
     assert snapshot is not None  # decide_brands always keeps it
     brand_of = {campaign_id: brand.id for campaign_id, brand in locked.zones.items()}
@@ -429,6 +429,7 @@ def _threshold_events(totals: Sequence[TotalAdded], locked: _Locked, decision: s
             spent_after=total.after, thresholds=locked.thresholds[state.brand_id]))
         key = (brand_of[total.campaign_id], total.period, total.period_start)
         brand_added[key] = brand_added.get(key, Decimal(0)) + total.added
+    budgets += _lifetime_budgets(totals, snapshot, locked)
     brand_caps = {brand.id: rules.Caps(brand.daily_budget, brand.monthly_budget)
                   for brand in locked.zones.values()}
     watched = {key: added for key, added in brand_added.items()
@@ -441,6 +442,31 @@ def _threshold_events(totals: Sequence[TotalAdded], locked: _Locked, decision: s
             limit=_cap(brand_caps[brand_id], period), spent_before=after - added,
             spent_after=after, thresholds=locked.thresholds[brand_id]))
     return threshold_events(threshold_crossings(budgets), at=now)
+
+
+def _lifetime_budgets(totals: Sequence[TotalAdded], snapshot: selectors.Snapshot,
+                      locked: _Locked) -> list[BudgetSpend]:
+    """Each touched campaign's lifetime budget, spent as the decision's snapshot has it (in its
+    flight, up to the snapshot's local day), before the write by what the write added to the
+    days that count: those of the flight (all, without dates) up to that day."""
+    added: dict[int, Decimal] = {}
+    for total in totals:
+        state = snapshot.campaigns[total.campaign_id]
+        if state.lifetime.budget is None or total.period != Period.DAY:
+            continue
+        flight, today = state.lifetime.flight, snapshot.brand_days[state.brand_id][0]
+        counts = total.period_start <= today and (
+            flight is None or flight.start_date <= total.period_start <= flight.end_date)
+        if counts:
+            added[total.campaign_id] = added.get(total.campaign_id, Decimal(0)) + total.added
+    budgets = []
+    for campaign_id, amount in added.items():
+        state = snapshot.campaigns[campaign_id]
+        budgets.append(BudgetSpend(
+            scope="campaign", id=campaign_id, budget="lifetime", period=None,
+            limit=state.lifetime.budget, spent_before=state.lifetime.spent - amount,
+            spent_after=state.lifetime.spent, thresholds=locked.thresholds[state.brand_id]))
+    return budgets
 
 
 def _cap(caps: rules.Caps, period: str) -> Decimal | None:

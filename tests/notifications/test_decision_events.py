@@ -4,7 +4,7 @@ that takes a budget past an alert threshold is its `budget.threshold_reached`, o
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -320,3 +320,27 @@ def test_money_in_events_is_decimal_text(api: Api) -> None:
     (entry,) = history(api, campaign)
     assert entry["overshoot"] == {"campaign_daily_budget": "0.00"}
     assert Decimal(thresholds(api)[-1][-1]) == Decimal("0.30")
+
+
+def test_a_lifetime_budget_crosses_its_thresholds_once_counting_only_its_flight(
+    api: Api,
+) -> None:
+    first = today() - timedelta(days=1)
+    campaign = api.campaign(api.brand(), start_date=str(first),
+                            end_date=str(first + timedelta(days=3)), lifetime_budget="100.00")
+    before_flight = datetime.combine(first - timedelta(days=1), time(12), UTC).isoformat()
+    api.spend(campaign, "90.00", occurred_at=before_flight)  # not in the flight: no alert
+    yesterday = datetime.combine(first, time(12), UTC).isoformat()
+    api.spend(campaign, "50.00", occurred_at=yesterday)
+    api.spend(campaign, "30.00")  # 80 of 100
+    api.spend(campaign, "25.00")  # 105 of 100
+    api.spend(campaign, "1.00")  # past both: nothing more
+    lifetime = [t for t in thresholds(api) if t[2] == "lifetime"]
+    assert lifetime == [("campaign", campaign["id"], "lifetime", 80, None, "100.00", "80.00"),
+                        ("campaign", campaign["id"], "lifetime", 100, None, "100.00", "105.00")]
+
+
+def test_a_lifetime_budget_without_dates_counts_all_spend(api: Api) -> None:
+    campaign = api.campaign(api.brand(), lifetime_budget="10.00")
+    api.spend(campaign, "10.00")
+    assert [t[3] for t in thresholds(api) if t[2] == "lifetime"] == [80, 100]
