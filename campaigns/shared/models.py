@@ -5,10 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from tenants.markers import AgencyDueMarker
 
-
-class PassDue(AgencyDueMarker):
+class PassDue(models.Model):
     """When the dispatcher must next send this agency a pass; None: nothing can change by time
     alone (no campaigns).
 
@@ -18,6 +16,12 @@ class PassDue(AgencyDueMarker):
     that finds nothing due), never too late. See `campaigns.due`.
     """
 
+    agency = models.OneToOneField(
+        "tenants.Agency", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    due_at = models.DateTimeField(null=True, blank=True)
+    version = models.BigIntegerField(default=0)
+
     class Meta:
         verbose_name = "pass due"
         verbose_name_plural = "passes due"
@@ -26,3 +30,6 @@ class PassDue(AgencyDueMarker):
             models.Index(fields=["due_at"], name="pass_due_at",
                          condition=Q(due_at__isnull=False)),
         ]
+
+    def __str__(self) -> str:
+        return f"agency {self.agency_id}: due {self.due_at}"
