@@ -94,15 +94,6 @@ def mark_due(agency_id: int, at: datetime) -> None:
         cursor.execute(MARK_SQL, {"agency": agency_id, "at": at})
 
 
-DUE_AGENCIES_SQL = compose("""
-SELECT a.schema_name FROM {due} d JOIN {agency} a ON a.id = d.agency_id
-WHERE d.due_at <= %(now)s
-ORDER BY d.due_at
-""", due=DUE, agency=AGENCY)  # index pass_due_at
-
-
 def due_agencies(now: datetime) -> list[str]:
     """The schemas of the agencies with a campaign due at `now`: one query for all agencies."""
-    with connection.cursor() as cursor:
-        cursor.execute(DUE_AGENCIES_SQL, {"now": now})
-        return [schema for (schema,) in cursor.fetchall()]
+    return PassDue.due_schemas(now)

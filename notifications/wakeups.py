@@ -62,18 +62,9 @@ def lower_to(times: Iterable[datetime]) -> None:
         cursor.execute(LOWER_TO_TIMES_SQL, {"times": times, "schema": connection.schema_name})
 
 
-DUE_AGENCIES_SQL = sql.SQL("""
-SELECT a.schema_name FROM {due} d JOIN {agency} a ON a.id = d.agency_id
-WHERE d.due_at <= %(now)s
-ORDER BY d.due_at
-""").format(due=DUE_TABLE, agency=AGENCY_TABLE)  # index delivery_due_at
-
-
 def due_agencies(now: datetime) -> list[str]:
     """The schemas of the agencies with a delivery due at `now`: one query for all agencies."""
-    with connection.cursor() as cursor:
-        cursor.execute(DUE_AGENCIES_SQL, {"now": now})
-        return [schema for (schema,) in cursor.fetchall()]
+    return DeliveryDue.due_schemas(now)
 
 
 VERSION_SQL = sql.SQL("""

@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from tenants.markers import AgencyDueMarker
 
-class PassDue(models.Model):
+
+class PassDue(AgencyDueMarker):
     """When the dispatcher must next send this agency a pass; None: nothing can change by time
     alone (no campaigns).
 
@@ -16,12 +18,6 @@ class PassDue(models.Model):
     that finds nothing due), never too late. See `campaigns.due`.
     """
 
-    agency = models.OneToOneField(
-        "tenants.Agency", on_delete=models.CASCADE, primary_key=True, related_name="+"
-    )
-    due_at = models.DateTimeField(null=True, blank=True)
-    version = models.BigIntegerField(default=0)
-
     class Meta:
         verbose_name = "pass due"
         verbose_name_plural = "passes due"
@@ -30,6 +26,3 @@ class PassDue(models.Model):
             models.Index(fields=["due_at"], name="pass_due_at",
                          condition=Q(due_at__isnull=False)),
         ]
-
-    def __str__(self) -> str:
-        return f"agency {self.agency_id}: due {self.due_at}"

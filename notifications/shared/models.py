@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
+from tenants.markers import AgencyDueMarker
 
-class DeliveryDue(models.Model):
+
+class DeliveryDue(AgencyDueMarker):
     """When the sweep must next look at an agency's deliveries; None: nothing pending.
 
     Only ever lowered by the transactions that schedule deliveries (LEAST, in the statement that
@@ -14,12 +16,6 @@ class DeliveryDue(models.Model):
     lowering increments it), so a delivery scheduled while the sweep looks is never forgotten.
     See `notifications.wakeups`.
     """
-
-    agency = models.OneToOneField(
-        "tenants.Agency", on_delete=models.CASCADE, primary_key=True, related_name="+"
-    )
-    due_at = models.DateTimeField(null=True, blank=True)
-    version = models.BigIntegerField(default=0)
 
     class Meta:
         verbose_name = "delivery due"
@@ -29,6 +25,3 @@ class DeliveryDue(models.Model):
             models.Index(fields=["due_at"], name="delivery_due_at",
                          condition=Q(due_at__isnull=False)),
         ]
-
-    def __str__(self) -> str:
-        return f"agency {self.agency_id}: due {self.due_at}"
