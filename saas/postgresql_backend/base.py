@@ -1,5 +1,7 @@
-"""django-tenants' PostgreSQL backend, offering prepared statements to the spend hot path."""
+"""django-tenants' PostgreSQL backend, offering prepared statements to the spend hot
+path, and a health check that costs no statement."""
 
+import select
 from typing import Any
 
 import psycopg
@@ -42,6 +44,19 @@ class PreparedCursor(psycopg.Cursor[Any]):
 
 class DatabaseWrapper(TenantDatabaseWrapper):
     _prepared = False
+
+    def is_usable(self) -> bool:
+        """Django's health check (CONN_HEALTH_CHECKS) without its `SELECT 1`, a round trip at
+        every request's first query: between requests the connection is idle and nothing is
+        owed to it, so a socket with something to read means the server has hung up (a restart,
+        an idle timeout, a terminated backend each send their FATAL and close). Such a
+        connection, or one psycopg knows is closed or broken, is replaced."""
+        if self.connection is None or self.connection.closed or self.connection.broken:
+            return False
+        if self.connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return True  # inside a transaction Django never asks; the query will tell
+        readable, _, _ = select.select([self.connection.fileno()], [], [], 0)
+        return not readable
 
     def prepared_cursor(self) -> Any:
         """A cursor for the few fixed statements every spend runs. Unprepared, planning them

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -136,12 +137,40 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_spend_recorded(
     assert ledger_rows(api) == 2
 
 
+def test_a_healthy_connection_is_kept_without_a_statement_to_check_it(
+    committed_api: Api, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The health check reads the idle socket instead of sending `SELECT 1`: the same backend
+    serves the next request, and checking it opened no cursor."""
+    api = committed_api
+    campaign = api.campaign(api.brand())
+    wsgi_call(spend_environ(api, {"campaign": campaign["id"], "amount": "1"}))
+    pid = connection.connection.info.backend_pid
+
+    def no_cursor(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the health check sent a statement")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(type(connection.connection), "cursor", no_cursor)
+        assert connection.is_usable()
+    status, _, body = wsgi_call(spend_environ(api, {"campaign": campaign["id"], "amount": "2"}))
+    assert status == "201 Created", body
+    assert connection.connection.info.backend_pid == pid
+
+
 def kill_backend(pid: int) -> None:
-    """End a connection from the server's side, as a restart or an idle timeout does."""
+    """End a connection from the server's side, as a restart or an idle timeout does, and wait
+    until the backend has gone (it says so on the socket before it exits)."""
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            for _ in range(500):
+                cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+                if cursor.fetchone() == (0,):
+                    return
+                time.sleep(0.01)
+            raise AssertionError(f"backend {pid} still there after 5 s")
     finally:
         other.close()
 
