@@ -70,3 +70,8 @@ clean:
 .PHONY: bench-limiter
 bench-limiter: install
 	@$(EMBEDDED) $(BIN)/python bench/limiter.py $(BENCH_ARGS)
+
+# A PostgreSQL backend's memory after serving many agencies, with and without the schema limit.
+.PHONY: bench-memory
+bench-memory: install
+	@$(EMBEDDED) $(BIN)/python bench/backend_memory.py $(BENCH_ARGS)

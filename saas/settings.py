@@ -97,6 +97,10 @@ ROOT_URLCONF = "saas.urls_tenant"
 TENANT_BASE_SCHEMA = "_tenant_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
 TENANT_LIMIT_SET_CALLS = True
+# A connection serves at most this many agencies, then is replaced: a PostgreSQL backend keeps
+# each schema's catalog entries and plans until it ends (saas.schemas_per_connection).
+EXTRA_SET_TENANT_METHOD_PATH = "saas.schemas_per_connection.limit_schemas"
+DATABASE_SCHEMAS_PER_CONNECTION = int(os.environ.get("DATABASE_SCHEMAS_PER_CONNECTION", "100"))
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
