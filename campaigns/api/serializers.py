@@ -16,6 +16,9 @@ from campaigns import clock, flights, rules
 from campaigns.api.fields import AlertThresholdsField, CurrencyField, TimezoneField, money_field
 from campaigns.ledger import format_amount
 from campaigns.models import (
+    EARLIEST_FLIGHT_DAY,
+    LATEST_FLIGHT_DAY,
+    MAX_FLIGHT_DAYS,
     Brand,
     Campaign,
     Pacing,
@@ -45,10 +48,12 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
     dayparting = serializers.BooleanField(default=False)
     start_date = serializers.DateField(
         allow_null=True, required=False,
-        help_text="First day of the flight (the brand's local day); with end_date or not at all.")
+        help_text=("First day of the flight (the brand's local day), from "
+                   f"{EARLIEST_FLIGHT_DAY} to {LATEST_FLIGHT_DAY}; with end_date or not at all."))
     end_date = serializers.DateField(
         allow_null=True, required=False,
-        help_text="Last day of the flight, inclusive; not before start_date.")
+        help_text=("Last day of the flight, inclusive: not before start_date, and at most "
+                   f"{MAX_FLIGHT_DAYS} days from it (same range as start_date)."))
     lifetime_budget = money_field(
         help_text="The campaign's budget over its flight (all its spend without dates).")
     pacing = serializers.ChoiceField(

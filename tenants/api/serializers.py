@@ -38,7 +38,8 @@ class TokenSerializer(serializers.ModelSerializer):
 class TokenCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=SCOPES), allow_empty=False, max_length=len(SCOPES) * 2
+        child=serializers.ChoiceField(choices=SCOPES), allow_empty=False, min_length=1,
+        max_length=len(SCOPES) * 2
     )
 
 
