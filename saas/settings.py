@@ -101,6 +101,8 @@ TENANT_LIMIT_SET_CALLS = True
 # each schema's catalog entries and plans until it ends (saas.schemas_per_connection).
 EXTRA_SET_TENANT_METHOD_PATH = "saas.schemas_per_connection.limit_schemas"
 DATABASE_SCHEMAS_PER_CONNECTION = int(os.environ.get("DATABASE_SCHEMAS_PER_CONNECTION", "100"))
+# Agency schemas cloned ahead of signups, so a signup renames one (tenants.spares); 0: off.
+TENANT_SPARE_SCHEMAS = int(os.environ.get("TENANT_SPARE_SCHEMAS", "3"))
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [

@@ -12,6 +12,7 @@ from django_tenants.models import DomainMixin, TenantMixin
 from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
 from saas.db import connection
+from tenants import spares
 from tenants.tenancy import check_schema_name
 
 SCOPES = ("read", "write", "spend:write")
@@ -55,7 +56,8 @@ class Agency(TenantMixin):
         recreating a shared type, which makes concurrent signups contend) and then replays a fake
         `migrate` that has nothing to record: the clone already carries the template's
         `django_migrations`. `migrate` installs the function and keeps the template current
-        (tenants.signals), so here one statement suffices. Without a template or the function
+        (tenants.signals), so here one statement suffices; or none, when a spare cloned ahead
+        of time is ready (tenants.spares): it is renamed. Without a template or the function
         (a database `migrate` has not prepared yet) the library's path runs instead.
         """
         template = self.get_base_schema() if get_creation_fakes_migrations() else False
@@ -68,6 +70,8 @@ class Agency(TenantMixin):
             raise SchemaExists(self.schema_name)
         check_schema_name(self.schema_name)
         connection.set_schema_to_public()
+        if spares.take(self.schema_name):  # cloned ahead of time
+            return True
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT public.clone_schema(%s, %s, %s)",

@@ -12,8 +12,12 @@ from django.db.models.signals import post_migrate
 from django.dispatch import receiver
 from django_tenants.utils import schema_exists
 
+from saas import beat
 from saas.db import connection
+from tenants import spares
 from tenants.tenancy import install_clone_schema_function
+
+SPARES_ENTRY = "tenants: keep spare schemas ready for signups"
 
 
 def ensure_public_tenant() -> None:
@@ -51,6 +55,8 @@ def ensure_tenant_template(verbosity: int = 0) -> None:
     connection.set_schema_to_public()
     # Install django-tenants' clone_schema() function once, here, rather than on every signup.
     install_clone_schema_function()
+    spares.drop_stale()
+    spares.refill()
 
 
 @receiver(post_migrate)
@@ -59,3 +65,9 @@ def after_migrate(sender: AppConfig, **kwargs: Any) -> None:
         return
     ensure_public_tenant()
     ensure_tenant_template(verbosity=max(int(kwargs.get("verbosity", 1)) - 1, 0))
+
+
+@receiver(post_migrate)
+def store_beat_entry(sender: AppConfig, **kwargs: Any) -> None:
+    if beat.is_beat_migrate(sender):
+        beat.ensure_entry(SPARES_ENTRY, "tenants.refill_spares")

@@ -18,6 +18,8 @@ import pytest
 from django.conf import settings
 from psycopg import sql
 
+from tenants import spares
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -93,8 +95,13 @@ def test_migrate_builds_an_empty_database_and_a_second_run_changes_nothing(
 ) -> None:
     migrate(empty_database)
     first = applied_migrations(empty_database)
-    # The shared schema and the template new agencies are cloned from, both fully migrated.
-    assert set(first) == {"public", settings.TENANT_BASE_SCHEMA}
+    # The shared schema and the template new agencies are cloned from, both fully migrated,
+    # and the template's spare copies (tenants.spares), ready for signups.
+    template = settings.TENANT_BASE_SCHEMA
+    spare_copies = {schema for schema in first if schema.startswith(spares.PREFIX)}
+    assert set(first) == {"public", template} | spare_copies
+    assert len(spare_copies) == settings.TENANT_SPARE_SCHEMAS
+    assert all(first[spare] == first[template] for spare in spare_copies)
     assert all(count > 0 for count in first.values())
     public_tenant = ([("public",)], [(settings.BASE_DOMAIN, True, "public")])
     assert public_tenant_rows(empty_database) == public_tenant

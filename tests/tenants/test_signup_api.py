@@ -240,9 +240,12 @@ def test_the_signup_user_never_reaches_the_operators_admin(public_client: Client
 
 
 @pytest.mark.django_db
-def test_a_failed_clone_raises_and_creates_no_tenant(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_clone_raises_and_creates_no_tenant(monkeypatch: pytest.MonkeyPatch,
+                                                     settings: Any) -> None:
     """`clone_schema()` reports failure by a return code and a notice only: the code is read."""
     from tenants import models
+
+    settings.TENANT_SPARE_SCHEMAS = 0  # no spare to rename: the clone runs
 
     real_exists = models.schema_exists
     monkeypatch.setattr(models.Agency, "get_base_schema", lambda self: "vanished_template")

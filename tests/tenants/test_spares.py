@@ -1,0 +1,96 @@
+"""Spare schemas cloned ahead of signups (tenants.spares): a signup renames one, never a stale
+or a taken one, and falls back to cloning without one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django_celery_beat.models import PeriodicTask
+from django_tenants.utils import schema_context, schema_exists
+from psycopg import sql
+
+from campaigns.models import Brand
+from saas.db import connection
+from tenants import services, spares
+from tenants.signals import SPARES_ENTRY
+
+pytestmark = pytest.mark.django_db
+GOOD = {"name": "Acme Media", "slug": "acme", "email": "owner@acme.test",
+        "password": "correct-Horse-9-battery"}
+
+
+def test_the_refill_keeps_the_spares_ready_and_runs_every_minute() -> None:
+    """(That migrate leaves them ready: tests/saas/test_migrate.py, on an empty database.)"""
+    spares.refill()
+    assert len(spares.spares()) == spares.count() == 3
+    assert spares.refill() == 0
+    entry = PeriodicTask.objects.get(name=SPARES_ENTRY)
+    assert (entry.task, entry.crontab.minute) == ("tenants.refill_spares", "*")
+
+
+def test_a_signup_renames_a_spare_and_its_schema_works() -> None:
+    spares.refill()
+    before = spares.spares()
+    created = services.create_agency(**GOOD)
+    after = spares.spares()
+    assert len(after) == len(before) - 1 and set(after) < set(before)
+    assert schema_exists(created.agency.schema_name)
+    with schema_context(created.agency.schema_name):
+        Brand.objects.create(name="B", timezone="UTC")
+        assert Brand.objects.count() == 1
+    assert spares.refill() == 1
+    assert len(spares.spares()) == 3
+
+
+def test_a_stale_spare_is_not_taken_and_migrate_drops_it(settings: Any) -> None:
+    settings.TENANT_SPARE_SCHEMAS = 1
+    spares.drop_stale()
+    spares.refill()
+    (spare, *others) = spares.spares()
+    for other in others:
+        drop(other)
+    with connection.cursor() as cursor:  # as if a migration came after the spare was cloned
+        cursor.execute(sql.SQL("DELETE FROM {}.django_migrations WHERE id = "
+                               "(SELECT max(id) FROM {}.django_migrations)").format(
+            sql.Identifier(spare), sql.Identifier(spare)))
+    created = services.create_agency(**GOOD)  # cloned instead
+    assert spares.spares() == [spare]
+    assert schema_exists(created.agency.schema_name)
+    spares.drop_stale()
+    assert spares.spares() == []
+
+
+def test_without_spares_a_signup_clones(settings: Any) -> None:
+    for spare in spares.spares():
+        drop(spare)
+    created = services.create_agency(**GOOD)
+    assert schema_exists(created.agency.schema_name)
+
+
+def test_a_spare_taken_by_another_signup_is_skipped() -> None:
+    """The advisory lock a signup holds on its spare until it commits keeps others off it."""
+    spares.refill()
+    first, second, *_ = spares.spares()
+    elsewhere = hold_lock_elsewhere(first)
+    try:
+        assert spares.take("acme")
+        assert schema_exists("acme")
+        assert schema_exists(first) and not schema_exists(second)
+    finally:
+        elsewhere.close()
+
+
+def hold_lock_elsewhere(spare: str) -> Any:
+    from django.db import connections
+
+    default = connections["default"]
+    other = type(default)(dict(default.settings_dict))
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [spare])
+    return other
+
+
+def drop(schema: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
