@@ -30,6 +30,14 @@ SELECT nspname FROM pg_namespace
 WHERE nspname LIKE %s AND pg_try_advisory_xact_lock(hashtext(nspname))
 ORDER BY nspname LIMIT 1
 """
+# Sequences are not transactional: a signup that took this spare and then rolled back (a failed
+# step, a test) leaves its rows gone but its ids used. Every sequence is set back to the
+# template's, as a fresh clone has it, so the agency's ids start where a clone's would.
+RESET_SEQUENCES_SQL = """
+SELECT count(setval(format('%%I.%%I', %(schema)s::text, t.sequencename)::regclass,
+                    coalesce(t.last_value, t.start_value), t.last_value IS NOT NULL))
+FROM pg_sequences t WHERE t.schemaname = %(template)s
+"""
 SPARES_SQL = "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY nspname"
 PATTERN = PREFIX.replace("_", r"\_") + "%"
 
@@ -57,6 +65,8 @@ def take(schema_name: str) -> bool:
                 return False
             cursor.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
                 sql.Identifier(row[0]), sql.Identifier(schema_name)))
+            cursor.execute(RESET_SEQUENCES_SQL, {"schema": schema_name,
+                                                 "template": settings.TENANT_BASE_SCHEMA})
     except DatabaseError:  # renamed by a signup that committed after we read the catalog
         return False
     return True

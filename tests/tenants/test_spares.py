@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django_celery_beat.models import PeriodicTask
 from django_tenants.utils import schema_context, schema_exists
 from psycopg import sql
@@ -94,3 +95,22 @@ def hold_lock_elsewhere(spare: str) -> Any:
 def drop(schema: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+
+
+def test_a_spare_a_rolled_back_signup_used_starts_its_ids_afresh() -> None:
+    """Sequences are not rolled back: the next signup to take the spare still numbers from the
+    template's values, like a fresh clone."""
+    spares.refill()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        first = services.create_agency(**GOOD)
+        with schema_context(first.agency.schema_name):
+            for _ in range(3):
+                Brand.objects.create(name="B", timezone="UTC")
+        raise RuntimeError("the signup fails after its schema was used")
+    ids = []
+    for n in range(len(spares.spares())):
+        created = services.create_agency(**{**GOOD, "slug": f"acme{n}",
+                                            "email": f"owner{n}@acme.test"})
+        with schema_context(created.agency.schema_name):
+            ids.append(Brand.objects.create(name="B", timezone="UTC").pk)
+    assert ids == [ids[0]] * len(ids)
