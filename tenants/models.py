@@ -73,6 +73,7 @@ class Agency(TenantMixin):
         if spares.take(self.schema_name):  # cloned ahead of time
             return True
         with connection.cursor() as cursor:
+            spares.share_template(cursor)  # not half-way through a migration of it
             cursor.execute(
                 "SELECT public.clone_schema(%s, %s, %s)",
                 [template, self.schema_name, self.clone_mode],

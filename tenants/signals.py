@@ -45,18 +45,18 @@ def ensure_tenant_template(verbosity: int = 0) -> None:
     if not schema_exists(template):
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{template}"')
-    call_command(
-        "migrate_schemas",
-        tenant=True,
-        schema_name=template,
-        interactive=False,
-        verbosity=verbosity,
-    )
+    with spares.template_migrating():  # no signup or refill clones it meanwhile
+        call_command(
+            "migrate_schemas",
+            tenant=True,
+            schema_name=template,
+            interactive=False,
+            verbosity=verbosity,
+        )
     connection.set_schema_to_public()
     # Install django-tenants' clone_schema() function once, here, rather than on every signup.
     install_clone_schema_function()
-    spares.drop_stale()
-    spares.refill()
+    spares.refill()  # the stale spares dropped, new ones cloned
 
 
 @receiver(post_migrate)

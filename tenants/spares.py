@@ -5,15 +5,25 @@ which took seconds with many agencies present (`bench/scale.py`: median 2.3 s at
 `TENANT_SPARE_SCHEMAS` (default 3) are kept ready by `refill()`: after `migrate` and every minute
 (the `tenants.refill_spares` beat entry); 0 turns spares off. They are named `_spare_<hex>`: no
 slug can make that name (slugs start with a letter), nothing routes to them (no agency row, no
-domain), and no job visits them. A spare that is not exactly the template's migration state is
-never taken: each `migrate` drops the stale ones, and a signup checks the spare it takes against
+domain), and no job visits them. A spare that does not record exactly the template's migrations
+is never taken: every refill drops the stale ones, and a signup checks the spare it takes against
 the template's `django_migrations`. Without a ready spare, a signup clones as before.
+
+Three locks keep that exact while signups, refills and `migrate` overlap: a clone of the template
+holds TEMPLATE_LOCK shared and `migrate` holds it exclusively while it changes the template, so
+no clone copies a migration half-applied; a signup renaming a spare and `drop_stale` dropping it
+each hold that spare's own lock, so a stale spare is never dropped after a signup renamed it;
+REFILL_LOCK lets one process refill at a time.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from psycopg import sql
@@ -23,13 +33,13 @@ from saas.db import connection
 PREFIX = "_spare_"
 DEFAULT_COUNT = 3
 REFILL_LOCK = 7_320_451  # pg_advisory_lock key: one refill at a time, over every process
-# A ready spare no other signup is taking: the advisory lock is held to the end of the
-# transaction, so two signups never rename the same one.
-TAKE_SQL = """
-SELECT nspname FROM pg_namespace
-WHERE nspname LIKE %s AND pg_try_advisory_xact_lock(hashtext(nspname))
-ORDER BY nspname LIMIT 1
-"""
+# Held exclusively while `migrate` changes the template, shared by every clone of it (a spare,
+# or a signup without one): a clone never copies a template half-way through a migration (its
+# tables read before the migration commits, its django_migrations after).
+TEMPLATE_LOCK = 7_320_452
+# Per spare, `pg_advisory_xact_lock(hashtext(name))`: held by the signup renaming it until that
+# signup ends, and by `drop_stale` while it drops it, so neither acts on what the other holds.
+TRY_SPARE_SQL = "SELECT pg_try_advisory_xact_lock(hashtext(%s))"
 # Sequences are not transactional: a signup that took this spare and then rolled back (a failed
 # step, a test) leaves its rows gone but its ids used. Every sequence is set back to the
 # template's, as a fresh clone has it, so the agency's ids start where a clone's would.
@@ -39,6 +49,16 @@ SELECT count(setval(format('%%I.%%I', %(schema)s::text, t.sequencename)::regclas
 FROM pg_sequences t WHERE t.schemaname = %(template)s
 """
 SPARES_SQL = "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s ORDER BY nspname"
+EXISTS_SQL = "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)"
+# The same migrations, by name, both ways (a count would take one rolled back and another
+# applied for the same state).
+SAME_MIGRATIONS_SQL = """
+SELECT NOT EXISTS ((SELECT app, name FROM {spare}.django_migrations
+                    EXCEPT SELECT app, name FROM {template}.django_migrations)
+                   UNION ALL
+                   (SELECT app, name FROM {template}.django_migrations
+                    EXCEPT SELECT app, name FROM {spare}.django_migrations))
+"""
 PATTERN = PREFIX.replace("_", r"\_") + "%"
 
 
@@ -54,36 +74,50 @@ def spares() -> list[str]:
 
 def take(schema_name: str) -> bool:
     """Inside the signup's transaction: rename a ready spare to `schema_name`. False when none
-    is ready (or it is stale, or a concurrent signup just took it): the caller clones."""
+    is ready (stale, or being taken by a concurrent signup): the caller clones."""
     if not count():
         return False
     try:
         with transaction.atomic(), connection.cursor() as cursor:  # a savepoint
-            cursor.execute(TAKE_SQL, [PATTERN])
-            row = cursor.fetchone()
-            if row is None or not _current(cursor, row[0]):
-                return False
-            cursor.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
-                sql.Identifier(row[0]), sql.Identifier(schema_name)))
-            cursor.execute(RESET_SEQUENCES_SQL, {"schema": schema_name,
-                                                 "template": settings.TENANT_BASE_SCHEMA})
+            for name in spares():
+                cursor.execute(TRY_SPARE_SQL, [name])
+                if cursor.fetchone()[0] and _current(cursor, name):
+                    cursor.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+                        sql.Identifier(name), sql.Identifier(schema_name)))
+                    cursor.execute(RESET_SEQUENCES_SQL, {
+                        "schema": schema_name, "template": settings.TENANT_BASE_SCHEMA})
+                    return True
     except DatabaseError:  # renamed by a signup that committed after we read the catalog
-        return False
-    return True
+        pass
+    return False
 
 
-def _current(cursor: object, spare: str) -> bool:
-    """The spare has every migration the template has (and no other)."""
-    query = sql.SQL("SELECT (SELECT count(*) FROM {}.django_migrations) = "
-                    "(SELECT count(*) FROM {}.django_migrations)").format(
-        sql.Identifier(spare), sql.Identifier(settings.TENANT_BASE_SCHEMA))
-    cursor.execute(query)  # type: ignore[attr-defined]
-    return bool(cursor.fetchone()[0])  # type: ignore[attr-defined]
+def share_template(cursor: Any) -> None:
+    """Inside a transaction about to clone the template: wait for a migration of it to end."""
+    cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [TEMPLATE_LOCK])
+
+
+@contextmanager
+def template_migrating() -> Iterator[None]:
+    """Around `migrate` of the template: no clone starts until it is done. The lock is held on
+    a connection of its own, which `migrate` closing its connections does not release."""
+    params = connection.get_connection_params()
+    with psycopg.connect(**params, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", [TEMPLATE_LOCK])
+        yield
+
+
+def _current(cursor: Any, spare: str) -> bool:
+    """The spare records exactly the migrations the template records."""
+    cursor.execute(sql.SQL(SAME_MIGRATIONS_SQL).format(
+        spare=sql.Identifier(spare), template=sql.Identifier(settings.TENANT_BASE_SCHEMA)))
+    return bool(cursor.fetchone()[0])
 
 
 def refill() -> int:
-    """Clone spares from the template until `count()` are ready; how many were made. Each in its
-    own transaction, so a signup can take the first while the next is cloned."""
+    """Clone spares from the template until `count()` current ones are ready (stale ones
+    dropped first); how many were made. Each in its own transaction, so a signup can take the
+    first while the next is cloned."""
     from tenants.models import Agency
 
     connection.set_schema_to_public()
@@ -92,10 +126,12 @@ def refill() -> int:
         if not cursor.fetchone()[0]:
             return 0  # another process is refilling
     try:
+        drop_stale()
         made = 0
         while len(spares()) < count():
             name = f"{PREFIX}{uuid.uuid4().hex[:12]}"
             with transaction.atomic(), connection.cursor() as cursor:
+                share_template(cursor)
                 cursor.execute("SELECT public.clone_schema(%s, %s, %s)",
                                [settings.TENANT_BASE_SCHEMA, name, Agency.clone_mode])
                 if cursor.fetchone()[0] != 0:
@@ -107,9 +143,20 @@ def refill() -> int:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [REFILL_LOCK])
 
 
-def drop_stale() -> None:
-    """After `migrate`: drop the spares the template's new migrations left behind."""
-    with connection.cursor() as cursor:
-        for name in spares():
-            if not _current(cursor, name):
+def drop_stale() -> int:
+    """Drop the spares the template's migrations left behind; how many. A stale spare is
+    dropped only under its own lock, and checked again once the lock is ours: a signup that is
+    renaming it holds that lock to its end (then it is skipped, and its name is gone)."""
+    dropped = 0
+    for name in spares():
+        with transaction.atomic(), connection.cursor() as cursor:
+            if _current(cursor, name):
+                continue
+            cursor.execute(TRY_SPARE_SQL, [name])
+            if not cursor.fetchone()[0]:
+                continue  # a signup holds it
+            cursor.execute(EXISTS_SQL, [name])
+            if cursor.fetchone()[0] and not _current(cursor, name):
                 cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+                dropped += 1
+    return dropped

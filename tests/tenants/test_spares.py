@@ -3,10 +3,11 @@ or a taken one, and falls back to cloning without one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django_celery_beat.models import PeriodicTask
 from django_tenants.utils import schema_context, schema_exists
 from psycopg import sql
@@ -114,3 +115,77 @@ def test_a_spare_a_rolled_back_signup_used_starts_its_ids_afresh() -> None:
         with schema_context(created.agency.schema_name):
             ids.append(Brand.objects.create(name="B", timezone="UTC").pk)
     assert ids == [ids[0]] * len(ids)
+
+
+def make_stale(spare: str, how: str = "DELETE FROM {}.django_migrations") -> None:
+    """As if the template got a migration after the spare was cloned: its last record goes."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL(how + " WHERE id = (SELECT max(id) FROM {}.django_migrations)")
+                       .format(sql.Identifier(spare), sql.Identifier(spare)))
+
+
+def test_a_spare_recording_other_migrations_of_the_same_number_is_stale(settings: Any) -> None:
+    settings.TENANT_SPARE_SCHEMAS = 1
+    spares.refill()
+    (spare, *others) = spares.spares()
+    for other in others:
+        drop(other)
+    make_stale(spare, "UPDATE {}.django_migrations SET name = name || '_elsewhere'")
+    created = services.create_agency(**GOOD)  # cloned instead
+    assert spares.spares() == [spare]
+    assert schema_exists(created.agency.schema_name)
+    assert spares.drop_stale() == 1
+
+
+def test_no_clone_starts_while_migrate_changes_the_template(settings: Any) -> None:
+    settings.TENANT_SPARE_SCHEMAS = 0
+    with spares.template_migrating():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '200ms'")
+        with pytest.raises(DatabaseError, match="lock timeout"):
+            services.create_agency(**GOOD)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
+    created = services.create_agency(**GOOD)
+    assert schema_exists(created.agency.schema_name)
+
+
+@pytest.fixture
+def committed_spares(django_db_blocker: Any) -> Iterator[None]:
+    """Spares that really commit, seen from other connections; ready again afterwards."""
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        yield
+        connection.set_schema_to_public()
+        if schema_exists(TAKEN):
+            drop(TAKEN)
+        spares.refill()
+
+
+TAKEN = "race_taken_spare"
+
+
+@pytest.mark.django_db(False)
+def test_a_stale_spare_a_signup_is_renaming_is_not_dropped(committed_spares: None) -> None:
+    spares.refill()
+    spare = spares.spares()[0]
+    make_stale(spare)
+    signup = other_connection()  # renames it, and has not committed yet
+    with signup.cursor() as cursor:
+        cursor.execute("BEGIN")
+        cursor.execute(spares.TRY_SPARE_SQL, [spare])
+        assert cursor.fetchone()[0]
+        cursor.execute(sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(
+            sql.Identifier(spare), sql.Identifier(TAKEN)))
+    assert spares.drop_stale() == 0  # it is the signup's
+    with signup.cursor() as cursor:
+        cursor.execute("COMMIT")
+    signup.close()
+    assert schema_exists(TAKEN)  # the agency's schema survived
+    assert spare not in spares.spares()
+    assert spares.drop_stale() == 0
+
+
+def other_connection() -> Any:
+    default = connections["default"]
+    return type(default)(dict(default.settings_dict))
