@@ -103,6 +103,11 @@ EXTRA_SET_TENANT_METHOD_PATH = "saas.schemas_per_connection.limit_schemas"
 DATABASE_SCHEMAS_PER_CONNECTION = int(os.environ.get("DATABASE_SCHEMAS_PER_CONNECTION", "100"))
 # Agency schemas cloned ahead of signups, so a signup renames one (tenants.spares); 0: off.
 TENANT_SPARE_SCHEMAS = int(os.environ.get("TENANT_SPARE_SCHEMAS", "3"))
+# `migrate` makes its plan once and applies it to every agency's schema, on 2 processes
+# (tenants.migration_executor); `--executor=standard|multiprocessing` picks django-tenants' own.
+GET_EXECUTOR_FUNCTION = "tenants.migration_executor.get_executor"
+TENANT_MULTIPROCESSING_MAX_PROCESSES = int(os.environ.get("MIGRATE_PROCESSES", "2"))
+TENANT_MIGRATION_ORDER = ["id"]  # oldest agencies first, the same order every run
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
