@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
+
+from saas.db import connection
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -29,9 +34,15 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")  # well-known NAT64 prefix (RFC 60
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d (RFC 4291)
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 # getaddrinfo has no timeout of its own, and a name's own DNS server (the agency's choice) may
-# answer slowly on purpose: the lookup runs in a thread, and whoever asked waits this long.
+# answer slowly on purpose: the lookup runs in a thread, and whoever asked waits this long. The
+# thread itself stays busy until the resolver gives up, so one agency may have at most
+# LOOKUPS_PER_AGENCY lookups unfinished in a process: past that its next is refused at once,
+# and the pool's other threads stay free for every other agency.
 RESOLVE_SECONDS = 3.0
-_LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-dns")
+LOOKUPS_PER_AGENCY = 2
+_LOOKUPS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="webhook-dns")
+_unfinished: Counter[str] = Counter()
+_unfinished_lock = threading.Lock()
 # Forms a translator turns into a connection to the embedded IPv4 address; tunnels (6to4,
 # Teredo) must pass the check for both their IPv6 and their embedded IPv4 address.
 _TRANSLATED = frozenset({"IPv4-mapped", "NAT64"})
@@ -75,15 +86,16 @@ def resolve_host(host: str, port: int) -> list[IPAddress]:
     The one place the policy asks the resolver: tests replace it to play a public (or a
     rebinding) name without reaching the internet.
     """
-    lookup = _LOOKUPS.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM,
-                             proto=socket.IPPROTO_TCP)
+    lookup = _submit_lookup(host, port)
     try:
         infos = lookup.result(timeout=RESOLVE_SECONDS)
     except TimeoutError as error:
         raise UnsafeWebhookURL(f"the host {host} did not resolve within "
                                f"{RESOLVE_SECONDS:g} s") from error
     except (OSError, UnicodeError) as error:
-        raise UnsafeWebhookURL(f"the host {host} does not resolve") from error
+        # The same words as for a private address: which internal names exist stays unknown.
+        raise UnsafeWebhookURL(f"the host {host} does not resolve to a public address") \
+            from error
     addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
     return list(dict.fromkeys(addresses))  # the same address once, order kept
 
@@ -131,16 +143,37 @@ def _embedded_ipv4(address: ipaddress.IPv6Address) -> tuple[str, ipaddress.IPv4A
     return None
 
 
+def _submit_lookup(host: str, port: int) -> Future[list[Any]]:
+    """getaddrinfo in the pool, counted against the agency asking until it finishes."""
+    agency = str(getattr(connection, "schema_name", ""))
+    with _unfinished_lock:
+        if _unfinished[agency] >= LOOKUPS_PER_AGENCY:
+            raise UnsafeWebhookURL(f"the host {host} cannot be looked up now: earlier lookups "
+                                   "of this agency's hosts have not finished; try again later")
+        _unfinished[agency] += 1
+    lookup = _LOOKUPS.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM,
+                             proto=socket.IPPROTO_TCP)
+    lookup.add_done_callback(lambda _: _finished(agency))
+    return lookup
+
+
+def _finished(agency: str) -> None:
+    with _unfinished_lock:
+        _unfinished[agency] -= 1
+        if _unfinished[agency] <= 0:
+            del _unfinished[agency]
+
+
 def _check_addresses(host: str, addresses: Sequence[IPAddress]) -> None:
     if not addresses:
-        raise UnsafeWebhookURL(f"the host {host} has no address")
+        raise UnsafeWebhookURL(f"the host {host} does not resolve to a public address")
     for address in addresses:
         if problem := address_problem(address):
             if _is_ip_literal(host):
                 raise UnsafeWebhookURL(f"{host} is {problem}")
             # Not which address, nor what kind: an agency must not map the service's own
             # network (db.internal -> 10.0.0.5) through this message.
-            raise UnsafeWebhookURL(f"the host {host} resolves to an address that is not public")
+            raise UnsafeWebhookURL(f"the host {host} does not resolve to a public address")
 
 
 def _is_ip_literal(host: str) -> bool:

@@ -55,8 +55,9 @@ class DatabaseWrapper(TenantDatabaseWrapper):
             return False
         if self.connection.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             return True  # inside a transaction Django never asks; the query will tell
-        readable, _, _ = select.select([self.connection.fileno()], [], [], 0)
-        return not readable
+        idle = select.poll()  # not select(), which fails for descriptors past 1023
+        idle.register(self.connection.fileno(), select.POLLIN)
+        return not idle.poll(0)
 
     def prepared_cursor(self) -> Any:
         """A cursor for the few fixed statements every spend runs. Unprepared, planning them

@@ -114,7 +114,7 @@ class FakeResolver:
     def __call__(self, host: str, port: int) -> list[ssrf.IPAddress]:
         self.lookups.append(host)
         if host not in self.answers:
-            raise ssrf.UnsafeWebhookURL(f"the host {host} does not resolve (test resolver)")
+            raise ssrf.UnsafeWebhookURL(f"the host {host} does not resolve to a public address")
         return [ipaddress.ip_address(address) for address in self.answers[host]]
 
 

@@ -89,7 +89,7 @@ def test_without_the_development_flag_only_public_https_urls_are_accepted(
         response = post(api_client, "webhooks", {"url": url})
         assert refused_field(response) == ["url"], url
     message = post(api_client, "webhooks", {"url": "https://inside.example/in"}).json()
-    assert "not public" in message["fields"]["url"][0]
+    assert "does not resolve to a public address" in message["fields"]["url"][0]
 
 
 def test_a_patch_changes_what_it_names(api_client: Client) -> None:

@@ -62,7 +62,7 @@ def test_a_name_resolving_to_loopback_is_refused_at_send_time(local_server: Loca
     result = send(local_server.url("localhost", scheme="https"), BODY, HEADERS, allow_private=False)
 
     assert result.status_code is None
-    assert result.error == "refused: the host localhost resolves to an address that is not public"
+    assert result.error == "refused: the host localhost does not resolve to a public address"
     assert local_server.received == []
 
 
@@ -266,7 +266,7 @@ def test_a_name_rebound_to_an_inside_address_after_validation_is_refused_at_send
     result = send(url, BODY, HEADERS, allow_private=False)
 
     assert result.error is not None
-    assert result.error.endswith("hooks.example resolves to an address that is not public")
+    assert result.error.endswith("hooks.example does not resolve to a public address")
     assert local_server.received == []
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import ipaddress
 import socket
 import threading
+import time
 
 import pytest
 
 from notifications import ssrf
 from notifications.ssrf import UnsafeWebhookURL, validate_url
+from saas.db import connection
 from tests.notifications.conftest import PUBLIC_V4, PUBLIC_V6, FakeResolver
 
 
@@ -60,7 +62,8 @@ def test_a_host_that_does_not_resolve_is_refused(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
 
-    assert "does not resolve" in refusal("https://nowhere.example/")
+    assert refusal("https://nowhere.example/") == (
+        "the host nowhere.example does not resolve to a public address")
 
 
 @pytest.mark.parametrize(
@@ -105,7 +108,7 @@ def test_a_host_resolving_to_an_inside_address_is_refused_without_saying_which(
 
     message = refusal("https://hooks.example/")
 
-    assert message == "the host hooks.example resolves to an address that is not public"
+    assert message == "the host hooks.example does not resolve to a public address"
     assert problem in (ssrf.address_problem(ipaddress.ip_address(address)) or "")
 
 
@@ -118,7 +121,7 @@ def test_a_port_outside_1_to_65535_is_refused(port: str) -> None:
 def test_one_inside_address_among_public_ones_is_enough_to_refuse(resolver: FakeResolver) -> None:
     resolver.answers["hooks.example"] = [PUBLIC_V4, PUBLIC_V6, "10.0.0.5"]
 
-    assert "not public" in refusal("https://hooks.example/")
+    assert "does not resolve to a public address" in refusal("https://hooks.example/")
 
 
 @pytest.mark.parametrize(
@@ -201,3 +204,40 @@ def test_a_name_that_resolves_too_slowly_is_refused(monkeypatch: pytest.MonkeyPa
             ssrf.resolve_host("slow.example", 443)
     finally:
         release.set()
+
+
+def test_one_agency_cannot_hold_every_lookup_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lookups its own DNS server never answers keep threads busy after their callers gave up:
+    past LOOKUPS_PER_AGENCY unfinished, that agency's next lookup is refused at once, and
+    another agency's still gets a thread."""
+    release = threading.Event()
+
+    def lookup(host: str, *args: object, **kwargs: object) -> list[object]:
+        if host.startswith("slow"):
+            release.wait(10)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 443))]
+
+    monkeypatch.setattr(ssrf, "RESOLVE_SECONDS", 0.2)
+    monkeypatch.setattr(socket, "getaddrinfo", lookup)
+    try:
+        connection.set_schema("attacker_agency")
+        for n in range(ssrf.LOOKUPS_PER_AGENCY):
+            with pytest.raises(UnsafeWebhookURL, match="did not resolve within"):
+                ssrf.resolve_host(f"slow{n}.example", 443)
+        started = time.perf_counter()
+        with pytest.raises(UnsafeWebhookURL, match="cannot be looked up now"):
+            ssrf.resolve_host("slow-again.example", 443)
+        assert time.perf_counter() - started < 0.1  # refused without waiting
+        connection.set_schema("other_agency")
+        assert ssrf.resolve_host("hooks.example", 443) == [ipaddress.ip_address("93.184.215.14")]
+    finally:
+        release.set()
+        connection.set_schema_to_public()
+    deadline = time.monotonic() + 5
+    while ssrf._unfinished.get("attacker_agency") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    connection.set_schema("attacker_agency")
+    try:
+        assert ssrf.resolve_host("hooks.example", 443)  # its lookups finished: allowed again
+    finally:
+        connection.set_schema_to_public()
