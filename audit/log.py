@@ -13,6 +13,8 @@ from audit.models import Action, ActorType, AuditEntry, ObjectType
 from campaigns.money import format_amount
 from tenants.auth import TokenUser
 
+OPERATOR_ID = 0  # no agency user has it: ids start at 1
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -25,6 +27,12 @@ class Actor:
     @classmethod
     def user(cls, user: Any) -> Actor:
         return cls(ActorType.USER, int(user.pk), str(user.email))
+
+    @classmethod
+    def operator(cls, user: Any) -> Actor:
+        """A platform operator (the public admin) acting in an agency: a user of the public
+        schema, whose id would name one of the agency's own users there, so id 0."""
+        return cls(ActorType.USER, OPERATOR_ID, f"platform operator {user.email}")
 
     @classmethod
     def token(cls, token_id: int, name: str) -> Actor:

@@ -135,7 +135,7 @@ class ApiTokenAdmin(PublicHostOnlyAdmin):
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        at, actor = timezone.now(), Actor.user(request.user)
+        at, actor = timezone.now(), Actor.operator(request.user)
         revoked = 0
         for token in queryset.select_related("agency"):
             with schema_context(token.agency.schema_name):  # where its audit log is
