@@ -33,7 +33,8 @@ SPEND_EVENT_SCHEMA: dict[str, Any] = {
                        "multipleOf": 0.000001}],
         },
         "occurred_at": {"type": "string", "format": "date-time",
-                        "description": "ISO 8601 with an offset, at most 5 minutes ahead; "
+                        "description": "RFC 3339 (ISO 8601 with an offset), from "
+                                       "1900-01-01T00:00:00Z and at most 5 minutes ahead; "
                                        "default now."},
         "event_id": {"type": "string", "minLength": 1, "maxLength": 200,
                      "description": "Unique per agency: a retry with the same body gets the "

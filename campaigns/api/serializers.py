@@ -42,7 +42,9 @@ class BrandSerializer(serializers.ModelSerializer[Brand]):
 
 
 class CampaignSerializer(serializers.ModelSerializer[Campaign]):
-    brand = serializers.PrimaryKeyRelatedField(queryset=Brand.objects.all())
+    brand = serializers.PrimaryKeyRelatedField(
+        queryset=Brand.objects.all(),
+        help_text="Set when the campaign is created; a PATCH may repeat it, another is a 400.")
     daily_budget = money_field()
     monthly_budget = money_field()
     dayparting = serializers.BooleanField(default=False)
