@@ -49,13 +49,15 @@ def dispatch_full_passes(at: str | None = None) -> int:
     """One full `run_tenant_pass` per ready agency (hourly, the safety net); as
     `dispatch_passes` otherwise."""
     schemas = [schema for _slug, schema in ready_agencies()]
-    return _enqueue(schemas, {"at": at} if at else None)
+    return _enqueue(schemas, {"at": at} if at else None, queue=settings.FULL_PASS_QUEUE)
 
 
-def _enqueue(schemas: list[str], kwargs: dict[str, Any] | None) -> int:
+def _enqueue(schemas: list[str], kwargs: dict[str, Any] | None,
+             queue: str | None = None) -> int:
+    options = {"queue": queue} if queue else {}
     for schema in schemas:
         with schema_context(schema):  # the header carries the schema current at publish time
-            run_tenant_pass.apply_async(kwargs=kwargs, expires=PASS_EXPIRES_SECONDS)
+            run_tenant_pass.apply_async(kwargs=kwargs, expires=PASS_EXPIRES_SECONDS, **options)
     return len(schemas)
 
 

@@ -209,7 +209,12 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # so a worker that serves only `celery` (the budget passes, the sweeps) is never held by them.
 # A worker started without -Q serves both; make run and docker-compose run one of each.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-CELERY_TASK_QUEUES = (Queue("celery"), Queue("webhooks"))
+# The hourly full passes (the safety net) go to this queue: by default the passes' own; past
+# about 1,300 agencies per 2-process worker, name another and give it workers of its own
+# (`-Q <name>`), so a minute's due passes never wait behind the hourly ones.
+FULL_PASS_QUEUE = os.environ.get("FULL_PASS_QUEUE", "celery")
+CELERY_TASK_QUEUES = tuple(Queue(name) for name in dict.fromkeys(
+    ["celery", "webhooks", FULL_PASS_QUEUE]))
 CELERY_TASK_ROUTES = {"notifications.deliver": {"queue": "webhooks"}}
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}

@@ -5,13 +5,14 @@ that schema. tests/campaigns/test_celery_e2e.py runs the same with a real worker
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from celery import Celery
 from django.conf import settings
+from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_tenants.utils import schema_context
 from tenant_schemas_celery import task as tenant_task
@@ -101,7 +102,19 @@ def test_the_hourly_dispatcher_sends_one_pass_per_ready_agency_with_its_schema_i
     assert [m["headers"]["_schema_name"] for m in published] == [
         api.agency.schema_name, second.schema_name]
     assert all(m["expires"] == tasks.PASS_EXPIRES_SECONDS for m in published)
+    assert all(m["queue"] == "celery" for m in published)
     assert connection.schema_name == settings.PUBLIC_SCHEMA_NAME  # the dispatcher's own
+
+
+def test_the_hourly_passes_can_have_a_queue_of_their_own(
+    api: Api, published: list[dict[str, Any]], settings: Any
+) -> None:
+    """FULL_PASS_QUEUE: the hourly passes go there; a minute's due passes stay on theirs."""
+    settings.FULL_PASS_QUEUE = "passes-hourly"
+    assert tasks.dispatch_full_passes() == 1
+    due.mark_due(api.agency.pk, timezone.now() - timedelta(minutes=1))
+    assert tasks.dispatch_passes() == 1
+    assert [m.get("queue") for m in published] == ["passes-hourly", None]
 
 
 def test_a_pass_task_runs_in_the_schema_its_header_names(api: Api) -> None:
