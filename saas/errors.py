@@ -94,6 +94,13 @@ class PayloadTooLarge(ApiError):
     default_message = "The request is too large."
 
 
+class LengthRequired(ApiError):
+    status = 411
+    code = "length_required"
+    default_message = ("Send the body with a Content-Length header: a chunked request body "
+                       "is not read.")
+
+
 class UnsupportedMediaType(ApiError):
     status = 415
     code = "unsupported_media_type"

@@ -9,7 +9,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from saas.errors import ServerError, as_api_error, error_response, status_error
+from saas.errors import (
+    LengthRequired,
+    ServerError,
+    as_api_error,
+    error_response,
+    status_error,
+)
 from saas.health import health_response
 
 logger = logging.getLogger(__name__)
@@ -50,14 +56,20 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/") and _chunked_without_length(request):
+            return self._secured(error_response(LengthRequired()))
         response = self.get_response(request)
         if not request.path.startswith("/api/"):
             return response
         if response.status_code >= 400 and not response.get(
                 "Content-Type", "").startswith("application/json"):
             response = self._as_json(response)
-        # An answer is its token's alone (on the public host the same URL serves every agency)
-        # and may carry a secret shown once: no cache keeps it.
+        return self._secured(response)
+
+    @staticmethod
+    def _secured(response: HttpResponse) -> HttpResponse:
+        """An answer is its token's alone (on the public host the same URL serves every agency)
+        and may carry a secret shown once: no cache keeps it."""
         patch_cache_control(response, private=True, no_store=True)
         patch_vary_headers(response, ["Authorization"])
         return response
@@ -74,6 +86,13 @@ class ApiErrorMiddleware:
             if header in response:
                 replacement[header] = response[header]
         return replacement
+
+
+def _chunked_without_length(request: HttpRequest) -> bool:
+    """Django reads a body by its Content-Length: a chunked one (the WSGI server dechunks it,
+    and sends no length) would be read as empty, a spend as one with no fields."""
+    chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return chunked and not request.META.get("CONTENT_LENGTH")
 
 
 class ContentSecurityPolicyMiddleware:

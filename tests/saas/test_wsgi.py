@@ -223,3 +223,20 @@ def test_an_error_inside_a_spend_is_a_json_500_and_stores_nothing(
     assert status == "500 Internal Server Error"
     assert body == {"error": "server_error", "message": "Internal server error."}
     assert ledger_rows(api) == 0
+
+
+def test_a_chunked_body_is_a_411_not_read_as_empty(committed_api: Api) -> None:
+    """A WSGI server dechunks the body and sends no Content-Length, by which Django reads it:
+    the spend would be read as empty (a 400 naming every field). It is refused as such."""
+    api = committed_api
+    body = json.dumps({"campaign": api.campaign(api.brand())["id"], "amount": "1.00"}).encode()
+    environ = {**spend_environ(api, {}), "wsgi.input": io.BytesIO(body),
+               "HTTP_TRANSFER_ENCODING": "chunked"}
+    del environ["CONTENT_LENGTH"]
+
+    status, headers, answer = wsgi_call(environ)
+
+    assert status.startswith("411")
+    assert answer["error"] == "length_required" and "Content-Length" in answer["message"]
+    assert "no-store" in headers["Cache-Control"]
+    assert ledger_rows(api) == 0
