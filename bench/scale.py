@@ -4,10 +4,10 @@ memory, each printed beside the period or goal it must fit in.
     make bench-scale                        # embedded PostgreSQL in .data/bench-scale, kept
     make bench-scale BENCH_ARGS="--reuse"   # the agencies of the previous run, not rebuilt
     python bench/scale.py [--agencies 1000] [--campaigns-per-agency 100] [--zone Europe/Berlin]
-                          [--reuse] [--skip-migrate] [--migrate-executors multiprocessing,standard]
+                          [--reuse] [--skip-migrate] [--migrate-executors batch,multiprocessing]
 
-On the 2-core machine: ~47 minutes the first time (17 of them cloning schemas), ~30 with
-`--reuse` (20 of them `migrate`, both executors), ~11 with `--reuse --skip-migrate`.
+On the 2-core machine: ~30 minutes the first time (10 of them cloning schemas, 9 the
+multiprocessing `migrate`), ~20 with `--reuse`, ~11 with `--reuse --skip-migrate`.
 
 The data: N agencies (`scale-0000` ...) of M campaigns over 10 brands. Agency i lives in zone
 i mod 10 (10 IANA zones from Auckland to Los Angeles, offsets :00, :30 and :45): 8 of its brands
@@ -42,11 +42,14 @@ marker is due, and in them only the brands with a campaign due):
 
 After each: the campaigns whose stored status or reasons differ from a fresh evaluation at that
 instant (`selectors.snapshot(at).evaluate_all()`, per agency) must be 0. Then signup latency
-with N agencies present (real `create_agency` calls, the production password hasher), the
-resident memory of one PostgreSQL backend after one spend in every agency (`ledger.record_spend`,
-prepared statements), and `migrate_schemas` applying one new tenant migration (a throwaway app
-in a temporary directory, with settings of its own; everything it adds is removed afterwards,
-also at the start of the next run if one was interrupted).
+with N agencies present (real `create_agency` calls, the production password hasher), taking a
+spare and, as the baseline, cloning; the memory of the PostgreSQL backend after one spend in
+every agency (`ledger.record_spend`, prepared statements), without a limit on the schemas a
+connection serves (the baseline) and with DATABASE_SCHEMAS_PER_CONNECTION; and `migrate_schemas`
+applying one new tenant migration with this service's executor and django-tenants'
+multiprocessing one (a throwaway app in a temporary directory, with settings of its own;
+everything it adds is removed afterwards, also at the start of the next run if one was
+interrupted).
 """
 
 from __future__ import annotations
@@ -107,6 +110,7 @@ from campaigns.tasks import dispatch_full_passes, dispatch_passes  # noqa: E402
 from campaigns.tenant_passes import run_all_tenants, run_for_schema  # noqa: E402
 from saas.celery import app as celery_app  # noqa: E402
 from saas.db import connection  # noqa: E402
+from tenants import spares  # noqa: E402
 from tenants.models import SCOPES, Agency, ApiToken, Domain  # noqa: E402
 from tenants.services import SIGNUP_TOKEN_NAME, create_agency, tenant_domain  # noqa: E402
 
@@ -793,36 +797,48 @@ def passes(schemas: Sequence[str], zone_name: str, scenario: Scenario) -> None:
 
 
 def signups(samples: int, present: int) -> str:
-    say(f"\n== signup with {present} agencies present ({samples} real create_agency calls)")
+    """Real create_agency calls: with a spare ready (the beat entry refills them every minute;
+    here before each signup, untimed) and, as the baseline, with none (the clone signups did
+    before tenants.spares), alternating."""
+    say(f"\n== signup with {present} agencies present ({samples} real create_agency calls "
+        f"each way, alternating)")
     from django.contrib.auth.hashers import make_password
 
     hashing = statistics.median(timed(lambda: make_password(PASSWORD))[1] for _ in range(3))
     prefix = f"sg{uuid.uuid4().hex[:6]}"
-    latencies, clones = [], []
+    latencies: dict[str, list[float]] = {"spare": [], "clone": []}
     try:
         for n in range(samples):
-            slug = f"{prefix}-{n}"
-            clone = Cost(0.0)
-            with sql_timed(clone, containing="clone_schema("):
+            for way in ("spare", "clone"):
+                spares.refill()
+                settings.TENANT_SPARE_SCHEMAS = 3 if way == "spare" else 0
+                slug = f"{prefix}-{way[0]}{n}"
                 _, seconds = timed(functools.partial(
                     create_agency, name=f"Bench {slug}", slug=slug, email=f"owner@{slug}.test",
                     password=PASSWORD))
-            latencies.append(seconds)
-            clones.append(clone.sql_seconds or 0.0)
+                latencies[way].append(seconds)
     finally:
+        settings.TENANT_SPARE_SCHEMAS = 3
         connection.set_schema_to_public()
         for agency in Agency.objects.filter(slug__startswith=prefix + "-"):
             agency.delete(force_drop=True)
-    median = statistics.median(latencies)
-    p99 = statistics.quantiles(latencies, n=100, method="inclusive")[98]
-    say(f"{'signup latency, median':<44} {median * 1000:7.0f} ms  {median / SIGNUP_GOAL:5.2f} x "
-        f"the {SIGNUP_GOAL:.0f} s goal")
-    say(f"{'signup latency, p99':<44} {p99 * 1000:7.0f} ms  {p99 / SIGNUP_GOAL:5.2f} x "
-        f"the {SIGNUP_GOAL:.0f} s goal   (max {max(latencies) * 1000:.0f} ms, load {load()})")
-    say(f"{'':<44} of which, median: clone_schema() {statistics.median(clones) * 1000:.0f} ms, "
-        f"hashing the password (PBKDF2) {hashing * 1000:.0f} ms")
-    return (f"{'signup median / p99':<42} {median * 1000:5.0f} / {p99 * 1000:.0f} ms   goal < "
-            f"{SIGNUP_GOAL * 1000:.0f} ms")
+        spares.refill()
+    figures = {}
+    for way, label in (("clone", "cloning the template (baseline)"),
+                       ("spare", "renaming a spare")):
+        values = latencies[way]
+        median = statistics.median(values)
+        p99 = statistics.quantiles(values, n=100, method="inclusive")[98]
+        figures[way] = (median, p99)
+        say(f"{'signup, ' + label:<44} median {median * 1000:5.0f} ms, p99 {p99 * 1000:5.0f} ms"
+            f"  ({p99 / SIGNUP_GOAL:4.2f} x the {SIGNUP_GOAL:.0f} s goal; max "
+            f"{max(values) * 1000:.0f} ms)")
+    (spare_median, spare_p99), (clone_median, _) = figures["spare"], figures["clone"]
+    say(f"{'':<44} median ratio spare / clone {spare_median / clone_median:.2f}; of a signup, "
+        f"hashing the password (PBKDF2) takes {hashing * 1000:.0f} ms; load {load()}")
+    return (f"{'signup median / p99 (spare)':<42} {spare_median * 1000:5.0f} / "
+            f"{spare_p99 * 1000:.0f} ms   goal < {SIGNUP_GOAL * 1000:.0f} ms; cloning "
+            f"{clone_median * 1000:.0f} ms median")
 
 
 # --- a backend's memory -------------------------------------------------------------------
@@ -855,44 +871,49 @@ def backend_memory() -> dict[str, float]:
 
 
 def memory(schemas: Sequence[str], at: datetime) -> str:
-    say(f"\n== one PostgreSQL backend serving a spend in each of {len(schemas)} agencies")
+    """A spend in every agency on one connection: without a limit on the schemas a connection
+    serves (the baseline: the backend keeps every schema's catalog entries and plans), then with
+    DATABASE_SCHEMAS_PER_CONNECTION (saas.schemas_per_connection)."""
+    limit = settings.DATABASE_SCHEMAS_PER_CONNECTION
+    say(f"\n== the PostgreSQL backend serving a spend in each of {len(schemas)} agencies, "
+        f"without and with the limit of {limit} schemas per connection")
     with schema_context(schemas[0]):
         target = Campaign.objects.filter(daily_budget__isnull=True, monthly_budget__isnull=True,
                                          manual_paused=False, dayparting=False,
                                          brand__daily_budget__isnull=True).order_by("id")[0].pk
+    lasts = {}
+    for label, served in (("no limit (baseline)", 10**9), (f"limit {limit}", limit)):
+        settings.DATABASE_SCHEMAS_PER_CONNECTION = served
+        try:
+            lasts[label] = memory_round(label, schemas, target, at)
+        finally:
+            settings.DATABASE_SCHEMAS_PER_CONNECTION = limit
+    (base_label, base), (new_label, new) = lasts.items()
+    say(f"{'backend private memory after all agencies':<44} {base:6.1f} MB {base_label}, "
+        f"{new:.1f} MB {new_label} ({new / max(base, 0.1):.2f})")
+    return (f"{f'backend private memory, {len(schemas)} agencies':<42} {new:8.1f} MB   "
+            f"{base:.1f} MB without the limit ({new / max(base, 0.1):.2f})")
+
+
+def memory_round(label: str, schemas: Sequence[str], target: int, at: datetime) -> float:
     connection.close()  # a fresh backend
     samples = []
     started = time.perf_counter()
     for n, schema in enumerate(schemas, 1):
         with schema_context(schema):
             record_spend(SpendEvent(target, Decimal("0.01"), at, None), now=at)
-        if n in (1, 10, 100) or n == len(schemas):
+        if n in (1, 10, 100, 500) or n == len(schemas):
             samples.append((n, backend_memory()))
     seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    for schema in schemas:  # again: every schema's catalog entries are cached by now
-        with schema_context(schema):
-            record_spend(SpendEvent(target, Decimal("0.01"), at, None), now=at)
-    again = time.perf_counter() - started
-    after = backend_memory()
+    say(f"  {label}:")
     for n, sizes in samples:
         say(f"  after {n:5d} agencies: RSS {sizes.get('VmRSS', 0):6.1f} MB (private "
             f"{sizes.get('RssAnon', 0):6.1f} MB), memory contexts {sizes['contexts']:6.1f} MB: "
             f"catalog caches {sizes['catalog']:6.1f} MB, plans {sizes['plans']:5.1f} MB of "
             f"{sizes['prepared']:.0f} prepared statements")
-    first, last = samples[0][1].get("RssAnon", 0.0), samples[-1][1].get("RssAnon", 0.0)
-    growth = (last - first) * 1024 / max(len(schemas) - 1, 1)
-    say(f"{'backend private memory, 1 -> all agencies':<44} {first:5.1f} -> {last:.1f} MB  "
-        f"({last / max(first, 1.0):.1f} x, ~{growth:.0f} kB per agency)")
-    say(f"{'':<44} a spend in each agency: {seconds / len(schemas) * 1000:.1f} ms each on the "
-        f"new connection, {again / len(schemas) * 1000:.1f} ms each on a second round (private "
-        f"memory then {after.get('RssAnon', 0):.1f} MB)")
-    prepared_max = getattr(connection.connection, "prepared_max", None)
-    say(f"{'':<44} psycopg keeps at most {prepared_max} prepared statements per connection; "
-        f"CONN_MAX_AGE {settings.DATABASES['default']['CONN_MAX_AGE']} s")
-    rss = samples[-1][1].get("VmRSS", 0.0)
-    return (f"{f'backend RSS after {len(schemas)} agencies':<42} {rss:8.1f} MB  "
-            f"(private {last:.1f} MB; {first:.1f} MB after 1 agency)")
+    say(f"{'':<44} a spend in each agency: {seconds / len(schemas) * 1000:.1f} ms each")
+    connection.close()
+    return float(samples[-1][1].get("RssAnon", 0.0))
 
 
 # --- migrate ------------------------------------------------------------------------------
@@ -1031,9 +1052,9 @@ def main() -> int:
     parser.add_argument("--reuse", action="store_true",
                         help="keep the agencies an earlier run built (same size)")
     parser.add_argument("--build-jobs", type=int, default=2, help="connections cloning schemas")
-    parser.add_argument("--signups", type=int, default=30)
+    parser.add_argument("--signups", type=int, default=20)
     parser.add_argument("--skip-migrate", action="store_true")
-    parser.add_argument("--migrate-executors", default="multiprocessing,standard")
+    parser.add_argument("--migrate-executors", default="batch,multiprocessing")
     options = parser.parse_args()
 
     started = time.perf_counter()
