@@ -19,6 +19,8 @@ from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# The passes' queue, and the hourly full passes' when FULL_PASS_QUEUE names another.
+PASS_QUEUES = ",".join(dict.fromkeys(["celery", os.environ.get("FULL_PASS_QUEUE", "celery")]))
 COLOURS = {"web": "\033[36m", "worker": "\033[33m", "hooks": "\033[34m", "beat": "\033[35m",
            "setup": "\033[32m"}
 RESET = "\033[0m"
@@ -80,10 +82,11 @@ def processes(env: dict[str, str], port: str) -> dict[str, list[str]]:
         # No control socket: its default path is per user, shared by every checkout's `make run`.
         "web": [str(BIN / "gunicorn"), "saas.wsgi:application", "--bind", f"0.0.0.0:{port}",
                 "--workers", "2", "--access-logfile", "-", "--no-control-socket"],
-        # Budget passes and sweeps on one worker, webhook deliveries (which wait on other
+        # Budget passes and sweeps (the hourly ones too, wherever FULL_PASS_QUEUE puts them)
+        # on one worker, webhook deliveries (which wait on other
         # people's servers) on another: a slow receiver never holds a pass back.
         "worker": [str(BIN / "celery"), "-A", "saas", "worker", "--loglevel", "INFO",
-                   "--concurrency", "2", "-Q", "celery", "-n", "jobs@%h"],
+                   "--concurrency", "2", "-Q", PASS_QUEUES, "-n", "jobs@%h"],
         "hooks": [str(BIN / "celery"), "-A", "saas", "worker", "--loglevel", "INFO",
                   "--concurrency", "4", "-Q", "webhooks", "-n", "webhooks@%h"],
         "beat": [str(BIN / "celery"), "-A", "saas", "beat", "--loglevel", "INFO"],

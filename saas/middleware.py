@@ -56,7 +56,7 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith("/api/") and _chunked_without_length(request):
+        if request.path_info.startswith("/api/") and _chunked_without_length(request):
             return self._secured(error_response(LengthRequired()))
         response = self.get_response(request)
         if not request.path.startswith("/api/"):

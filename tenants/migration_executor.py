@@ -30,6 +30,8 @@ import sys
 import time
 import traceback
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -123,7 +125,11 @@ class Group:
 
     def run(self) -> None:
         if not self.prepare():
-            self.say(f"{len(self.schemas)} schema(s) up to date: no migrations to apply.")
+            drifted = self.drifted()
+            self.say(f"{len(self.schemas)} schema(s) up to date: no migrations to apply"
+                     + (f"; content types and permissions restored in {len(drifted)}"
+                        if drifted else "") + ".")
+            self.restore(drifted)
             return
         names = ", ".join(str(migration) for migration, _ in self.plan)
         self.say(f"Applying to {len(self.schemas)} schema(s): {names}")
@@ -152,12 +158,41 @@ class Group:
                                 apps=self.state.apps, plan=self.plan)
         return True
 
+    def drifted(self) -> list[str]:
+        """The schemas whose content types or permissions are not the template's in number: a
+        run stopped between a migration and its post_migrate signal (which Django's `migrate`
+        sends again on every run, and this executor only where it applies something)."""
+        template = settings.TENANT_BASE_SCHEMA
+        if self.schemas == [template]:
+            return []
+        connection: Any = connections[self.database]
+        with connection.cursor() as cursor:
+            wanted = _catalog_counts(cursor, template)
+            if wanted is None:
+                return []
+            return [schema for schema in self.schemas
+                    if _catalog_counts(cursor, schema) not in (wanted, None)]
+
+    def restore(self, schemas: list[str]) -> None:
+        if not schemas:
+            return
+        final_apps = rerendered(self.executor._create_project_state(  # type: ignore[attr-defined]
+            with_applied_migrations=True))
+        connection: Any = connections[self.database]
+        for schema in schemas:
+            connection.set_schema(schema)
+            emit_post_migrate_signal(self.verbosity, False, self.database, stdout=sys.stdout,
+                                     apps=final_apps, plan=[])
+            self.say(f"[{CODENAME}:{schema}] content types and permissions restored")
+        connection.set_schema_to_public()
+
     def migrate(self, schema: str) -> float:
         """Apply the plan to one schema, as `migrate` would, and send its signals."""
         started = time.perf_counter()
         schema_pre_migration.send(run_migrations, schema_name=schema)
         connection: Any = connections[self.database]
         connection.set_schema(schema)
+        forget_content_types(self.state.apps, self.final_apps)  # the last schema's ids
         targets = self.executor.loader.graph.leaf_nodes()
         final = self.executor.migrate(targets, plan=self.plan, state=self.state.clone())
         if self.final_apps is None:
@@ -175,7 +210,9 @@ class Group:
             raise CommandError(f"migrating schema {schema} failed: {error}") from error
 
     def migrate_all(self, schemas: list[str]) -> Iterable[tuple[str, float]]:
-        """Each schema in a forked process (the plan and state inherited), as they finish."""
+        """Each schema in a forked process (the plan and state inherited), as they finish. On a
+        failure the schemas not started yet are skipped and the running ones finish (a process
+        stopped half-way through a migration could leave it half-applied), then the run stops."""
         processes = int(getattr(settings, "TENANT_MULTIPROCESSING_MAX_PROCESSES", 2))
         forking = "fork" in multiprocessing.get_all_start_methods()
         if processes < 2 or len(schemas) < 2 or not forking:
@@ -184,12 +221,24 @@ class Group:
         global _running
         _running = self
         connections.close_all()  # the children open their own
-        with multiprocessing.get_context("fork").Pool(min(processes, len(schemas))) as pool:
-            for schema, seconds, error in pool.imap_unordered(_migrate_in_child, schemas):
-                if error is not None:
-                    pool.terminate()
-                    raise CommandError(f"migrating schema {schema} failed:\n{error}")
-                yield schema, seconds
+        failed: list[tuple[str, str]] = []
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(processes, len(schemas)), mp_context=context) as pool:
+            pending = {pool.submit(_migrate_in_child, schema): schema for schema in schemas}
+            for future in as_completed(pending):
+                seconds, error = _outcome(future)
+                if error is None:
+                    yield pending[future], seconds
+                elif error != SKIPPED:
+                    failed.append((pending[future], error))
+                    for waiting in pending:
+                        waiting.cancel()  # only those not started yet
+        if failed:
+            skipped = sum(future.cancelled() for future in pending)
+            names = ", ".join(schema for schema, _ in failed[:5]) + (
+                f" and {len(failed) - 5} more" if len(failed) > 5 else "")
+            raise CommandError(f"migrating schema {names} failed ({skipped} not started; run "
+                               f"migrate again once fixed):\n{failed[0][1]}")
 
     def report(self, done: int, schema: str, seconds: float) -> None:
         count = len(self.schemas)
@@ -208,12 +257,54 @@ class Group:
 _running: Group | None = None  # the group a forked child works for
 
 
-def _migrate_in_child(schema: str) -> tuple[str, float, str | None]:
+SKIPPED = "skipped"
+COUNTS_SQL = """
+SELECT CASE WHEN to_regclass(%(types)s) IS NOT NULL AND to_regclass(%(permissions)s) IS NOT NULL
+            THEN 1 END
+"""
+
+
+def _catalog_counts(cursor: Any, schema: str) -> tuple[int, int] | None:
+    """How many content types and permissions a schema has (None: it has no such tables)."""
+    types, permissions = (connections[cursor.db.alias].ops.quote_name(schema) + "." + name
+                          for name in ("django_content_type", "auth_permission"))
+    cursor.execute(COUNTS_SQL, {"types": types, "permissions": permissions})
+    if cursor.fetchone()[0] is None:
+        return None
+    cursor.execute(f"SELECT (SELECT count(*) FROM {types}), (SELECT count(*) FROM {permissions})")
+    found = cursor.fetchone()
+    return int(found[0]), int(found[1])
+
+
+def _migrate_in_child(schema: str) -> tuple[float, str | None]:
     assert _running is not None
     try:
-        return schema, _running.migrate(schema), None
-    except Exception:  # reported by the parent, which stops the run
-        return schema, 0.0, traceback.format_exc()
+        return _running.migrate(schema), None
+    except BaseException:  # SystemExit from a RunPython too: reported by the parent
+        return 0.0, traceback.format_exc()
+
+
+def _outcome(future: Future[tuple[float, str | None]]) -> tuple[float, str | None]:
+    """What a child answered, or why it could not (it died: a kill, out of memory)."""
+    if future.cancelled():
+        return 0.0, SKIPPED
+    try:
+        return future.result()
+    except BrokenProcessPool as error:
+        return 0.0, f"its migrating process ended without an answer: {error}"
+
+
+def forget_content_types(*states: StateApps | None) -> None:
+    """The historical ContentType classes are shared by every clone of a state, and so is their
+    manager's cache (by database alias, not schema): a RunPython's `get_for_model` in one schema
+    would get the previous schema's ids."""
+    for apps in states:
+        try:
+            model = apps.get_model("contenttypes", "ContentType") if apps else None
+        except LookupError:
+            model = None
+        if model is not None:
+            model.objects.clear_cache()
 
 
 def rerendered(state: ProjectState) -> StateApps:

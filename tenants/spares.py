@@ -79,6 +79,9 @@ def take(schema_name: str) -> bool:
         return False
     try:
         with transaction.atomic(), connection.cursor() as cursor:  # a savepoint
+            cursor.execute("SELECT pg_try_advisory_xact_lock_shared(%s)", [TEMPLATE_LOCK])
+            if not cursor.fetchone()[0]:
+                return False  # the template is migrating: the spares may be about to be stale
             for name in spares():
                 cursor.execute(TRY_SPARE_SQL, [name])
                 if cursor.fetchone()[0] and _current(cursor, name):
@@ -131,6 +134,9 @@ def refill() -> int:
         while len(spares()) < count():
             name = f"{PREFIX}{uuid.uuid4().hex[:12]}"
             with transaction.atomic(), connection.cursor() as cursor:
+                # Not forever: were a migration of the template ever to wait on this worker,
+                # PostgreSQL would not see the cycle (the lock is held on another connection).
+                cursor.execute("SET LOCAL lock_timeout = '60s'")
                 share_template(cursor)
                 cursor.execute("SELECT public.clone_schema(%s, %s, %s)",
                                [settings.TENANT_BASE_SCHEMA, name, Agency.clone_mode])
@@ -149,14 +155,22 @@ def drop_stale() -> int:
     renaming it holds that lock to its end (then it is skipped, and its name is gone)."""
     dropped = 0
     for name in spares():
-        with transaction.atomic(), connection.cursor() as cursor:
-            if _current(cursor, name):
-                continue
-            cursor.execute(TRY_SPARE_SQL, [name])
-            if not cursor.fetchone()[0]:
-                continue  # a signup holds it
-            cursor.execute(EXISTS_SQL, [name])
-            if cursor.fetchone()[0] and not _current(cursor, name):
-                cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
-                dropped += 1
+        try:
+            dropped += _drop_if_stale(name)
+        except DatabaseError:  # renamed by a signup after it was listed: not a spare any more
+            continue
     return dropped
+
+
+def _drop_if_stale(name: str) -> int:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if _current(cursor, name):
+            return 0
+        cursor.execute(TRY_SPARE_SQL, [name])
+        if not cursor.fetchone()[0]:
+            return 0  # a signup holds it
+        cursor.execute(EXISTS_SQL, [name])
+        if cursor.fetchone()[0] and not _current(cursor, name):
+            cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+            return 1
+    return 0

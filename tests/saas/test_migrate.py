@@ -147,6 +147,14 @@ def schema_shape(database: str, schema: str) -> tuple[list[Any], list[Any], list
     return columns, indexes, recorded
 
 
+def permissions(database: str, schema: str) -> list[Any]:
+    with server_connection(database) as conn:
+        return conn.execute(sql.SQL(
+            "SELECT t.app_label, p.codename FROM {}.auth_permission p JOIN {}.django_content_type"
+            " t ON t.id = p.content_type_id ORDER BY 1, 2").format(
+            sql.Identifier(schema), sql.Identifier(schema))).fetchall()
+
+
 def test_migrate_applies_one_plan_per_group_of_agencies_and_leaves_them_like_the_template(
     empty_database: str,
 ) -> None:
@@ -163,8 +171,14 @@ def test_migrate_applies_one_plan_per_group_of_agencies_and_leaves_them_like_the
     current = schema_shape(empty_database, "current")
     assert schema_shape(empty_database, "behind_one") != current
 
+    # And as if a run had stopped between a migration and its post_migrate signal.
+    with server_connection(empty_database) as conn:
+        conn.execute("DELETE FROM current.auth_permission WHERE content_type_id IN (SELECT id "
+                     "FROM current.django_content_type WHERE app_label = 'notifications')")
     output = manage(empty_database, "migrate", "--noinput").stdout
 
+    assert "content types and permissions restored in 1" in output
+    assert permissions(empty_database, "current") == permissions(empty_database, "behind_one")
     assert "Applying to 3 schema(s): campaigns.0006_campaign_next_change_at" in output
     assert "Applying to 1 schema(s): notifications.0002_attempts_not_small" in output
     assert "1 schema(s) up to date" in output

@@ -189,3 +189,19 @@ def test_a_stale_spare_a_signup_is_renaming_is_not_dropped(committed_spares: Non
 def other_connection() -> Any:
     default = connections["default"]
     return type(default)(dict(default.settings_dict))
+
+
+def test_no_spare_is_taken_while_migrate_changes_the_template() -> None:
+    """Before the template's migration commits, its spares still look current: a signup then
+    clones instead (and so waits for the migration), never renames a spare about to be stale.
+    (No refill here: its clone's shared lock would last as long as the test's transaction.)"""
+    assert spares.spares()  # migrate's, committed
+    with spares.template_migrating():
+        assert not spares.take("acme")
+    assert spares.take("acme")
+
+
+def test_a_spare_renamed_after_it_was_listed_is_skipped(monkeypatch: Any) -> None:
+    """A signup that renamed and committed it between the listing and the check."""
+    monkeypatch.setattr(spares, "spares", lambda: ["_spare_gone_already"])
+    assert spares.drop_stale() == 0
