@@ -35,12 +35,14 @@ _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d (RFC 42
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 # getaddrinfo has no timeout of its own, and a name's own DNS server (the agency's choice) may
 # answer slowly on purpose: the lookup runs in a thread, and whoever asked waits this long. The
-# thread itself stays busy until the resolver gives up, so one agency may have at most
-# LOOKUPS_PER_AGENCY lookups unfinished in a process: past that its next is refused at once,
-# and the pool's other threads stay free for every other agency.
+# thread itself stays busy until the resolver gives up (10-30 s), so one agency may have at
+# most LOOKUPS_PER_AGENCY lookups unfinished in a process: past that its next is refused at
+# once. Starving the others would take LOOKUP_THREADS / 2 agencies whose DNS never answers,
+# all at once (signups are limited per address); a resolver with a real deadline would end it.
 RESOLVE_SECONDS = 3.0
 LOOKUPS_PER_AGENCY = 2
-_LOOKUPS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="webhook-dns")
+LOOKUP_THREADS = 128  # idle ones cost nothing; started only as lookups overlap
+_LOOKUPS = ThreadPoolExecutor(max_workers=LOOKUP_THREADS, thread_name_prefix="webhook-dns")
 _unfinished: Counter[str] = Counter()
 _unfinished_lock = threading.Lock()
 # Forms a translator turns into a connection to the embedded IPv4 address; tunnels (6to4,
