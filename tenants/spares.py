@@ -107,7 +107,10 @@ def template_migrating() -> Iterator[None]:
     params = connection.get_connection_params()
     with psycopg.connect(**params, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", [TEMPLATE_LOCK])
-        yield
+        try:
+            yield
+        finally:  # now: a closed connection's backend releases its locks only as it exits
+            holder.execute("SELECT pg_advisory_unlock(%s)", [TEMPLATE_LOCK])
 
 
 def _current(cursor: Any, spare: str) -> bool:
@@ -131,7 +134,7 @@ def refill() -> int:
     try:
         drop_stale()
         made = 0
-        while len(spares()) < count():
+        while _ready() < count():  # stale ones (a template migrated meanwhile) do not count
             name = f"{PREFIX}{uuid.uuid4().hex[:12]}"
             with transaction.atomic(), connection.cursor() as cursor:
                 # Not forever: were a migration of the template ever to wait on this worker,
@@ -147,6 +150,18 @@ def refill() -> int:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [REFILL_LOCK])
+
+
+def _ready() -> int:
+    """How many spares record exactly the template's migrations."""
+    ready = 0
+    for name in spares():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                ready += _current(cursor, name)
+        except DatabaseError:  # renamed by a signup since it was listed
+            continue
+    return ready
 
 
 def drop_stale() -> int:
