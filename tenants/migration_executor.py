@@ -13,8 +13,10 @@ It is `migrate`'s default here (settings.GET_EXECUTOR_FUNCTION); `--executor=sta
 `multiprocessing` picks django-tenants' own. The public schema, a schema without
 `django_migrations` yet, and any run with a target or a mode (an app label, a migration name,
 --fake, --fake-initial, --plan, --check, --prune, --run-syncdb) take django-tenants' standard
-path, so they behave as Django's `migrate` does. A schema with nothing to apply is left alone:
-unlike `migrate`, no post_migrate signal is sent for it.
+path, so they behave as Django's `migrate` does. A schema with nothing to apply gets no
+post_migrate signal (Django's `migrate` sends one every run), unless its content types or
+permissions differ in number from the template's (a run stopped between a migration and its
+signal): then it gets one.
 
 This module is the one adapter around the migration internals it relies on: Django's
 `MigrationExecutor._create_project_state` and its re-rendering of the final state for
