@@ -39,6 +39,8 @@ from typing import Any
 
 from django.apps import apps as global_apps
 from django.conf import settings
+from django.contrib.auth.models import Permission
+from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import CommandError
 from django.core.management.sql import emit_post_migrate_signal, emit_pre_migrate_signal
 from django.db import connections
@@ -260,20 +262,17 @@ _running: Group | None = None  # the group a forked child works for
 
 
 SKIPPED = "skipped"
-COUNTS_SQL = """
-SELECT CASE WHEN to_regclass(%(types)s) IS NOT NULL AND to_regclass(%(permissions)s) IS NOT NULL
-            THEN 1 END
-"""
+EXISTS_SQL = "SELECT to_regclass(%s) IS NOT NULL AND to_regclass(%s) IS NOT NULL"
+COUNTS_SQL = "SELECT (SELECT count(*) FROM {types}), (SELECT count(*) FROM {permissions})"
 
 
 def _catalog_counts(cursor: Any, schema: str) -> tuple[int, int] | None:
     """How many content types and permissions a schema has (None: it has no such tables)."""
-    types, permissions = (connections[cursor.db.alias].ops.quote_name(schema) + "." + name
-                          for name in ("django_content_type", "auth_permission"))
-    cursor.execute(COUNTS_SQL, {"types": types, "permissions": permissions})
-    if cursor.fetchone()[0] is None:
+    types, permissions = (table(model, schema=schema) for model in (ContentType, Permission))
+    cursor.execute(EXISTS_SQL, [types.as_string(None), permissions.as_string(None)])
+    if not cursor.fetchone()[0]:
         return None
-    cursor.execute(f"SELECT (SELECT count(*) FROM {types}), (SELECT count(*) FROM {permissions})")
+    cursor.execute(compose(COUNTS_SQL, types=types, permissions=permissions))
     found = cursor.fetchone()
     return int(found[0]), int(found[1])
 

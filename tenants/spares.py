@@ -154,37 +154,31 @@ def refill() -> int:
 
 def _ready() -> int:
     """How many spares record exactly the template's migrations."""
-    ready = 0
-    for name in spares():
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                ready += _current(cursor, name)
-        except DatabaseError:  # renamed by a signup since it was listed
-            continue
-    return ready
+    return sum(_is_current(name) is True for name in spares())
+
+
+def _is_current(name: str) -> bool | None:
+    """Whether a listed spare is current; None once a signup has renamed it since."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:  # a savepoint
+            return _current(cursor, name)
+    except DatabaseError:
+        return None
 
 
 def drop_stale() -> int:
     """Drop the spares the template's migrations left behind; how many. A stale spare is
     dropped only under its own lock, and checked again once the lock is ours: a signup that is
     renaming it holds that lock to its end (then it is skipped, and its name is gone)."""
-    dropped = 0
-    for name in spares():
-        try:
-            dropped += _drop_if_stale(name)
-        except DatabaseError:  # renamed by a signup after it was listed: not a spare any more
-            continue
-    return dropped
+    return sum(_drop_locked(name) for name in spares() if _is_current(name) is False)
 
 
-def _drop_if_stale(name: str) -> int:
+def _drop_locked(name: str) -> int:
     with transaction.atomic(), connection.cursor() as cursor:
-        if _current(cursor, name):
-            return 0
         cursor.execute(TRY_SPARE_SQL, [name])
         if not cursor.fetchone()[0]:
             return 0  # a signup holds it
-        cursor.execute(EXISTS_SQL, [name])
+        cursor.execute(EXISTS_SQL, [name])  # and none can rename it now
         if cursor.fetchone()[0] and not _current(cursor, name):
             cursor.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
             return 1
