@@ -59,7 +59,7 @@ class ApiErrorMiddleware:
         if request.path_info.startswith("/api/") and _chunked_without_length(request):
             return self._secured(error_response(LengthRequired()))
         response = self.get_response(request)
-        if not request.path.startswith("/api/"):
+        if not request.path_info.startswith("/api/"):
             return response
         if response.status_code >= 400 and not response.get(
                 "Content-Type", "").startswith("application/json"):
@@ -75,7 +75,7 @@ class ApiErrorMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not request.path.startswith("/api/"):
+        if not request.path_info.startswith("/api/"):
             return None
         return api_exception_response(request, exception)
 

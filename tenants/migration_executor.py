@@ -168,7 +168,7 @@ class Group:
         sends again on every run, and this executor only where it applies something)."""
         template = settings.TENANT_BASE_SCHEMA
         if self.schemas == [template]:
-            return []
+            return [template]  # every new agency is a copy of it: always as Django would
         connection: Any = connections[self.database]
         with connection.cursor() as cursor:
             wanted = _catalog_counts(cursor, template)
@@ -215,8 +215,10 @@ class Group:
 
     def migrate_all(self, schemas: list[str]) -> Iterable[tuple[str, float]]:
         """Each schema in a forked process (the plan and state inherited), as they finish. On a
-        failure the schemas not started yet are skipped and the running ones finish (a process
-        stopped half-way through a migration could leave it half-applied), then the run stops."""
+        failure or an interrupt the schemas still queued are skipped and the running ones (and
+        the few already handed to a process) finish, then the run stops: a process stopped
+        half-way through a migration could leave it half-applied. A process that dies is the
+        exception: the pool then stops the others itself (atomic migrations roll back)."""
         processes = int(getattr(settings, "TENANT_MULTIPROCESSING_MAX_PROCESSES", 2))
         forking = "fork" in multiprocessing.get_all_start_methods()
         if processes < 2 or len(schemas) < 2 or not forking:
@@ -229,14 +231,17 @@ class Group:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(min(processes, len(schemas)), mp_context=context) as pool:
             pending = {pool.submit(_migrate_in_child, schema): schema for schema in schemas}
-            for future in as_completed(pending):
-                seconds, error = _outcome(future)
-                if error is None:
-                    yield pending[future], seconds
-                elif error != SKIPPED:
-                    failed.append((pending[future], error))
-                    for waiting in pending:
-                        waiting.cancel()  # only those not started yet
+            try:
+                for future in as_completed(pending):
+                    seconds, error = _outcome(future)
+                    if error is None:
+                        yield pending[future], seconds
+                    elif error != SKIPPED:
+                        failed.append((pending[future], error))
+                        _cancel(pending)
+            except BaseException:  # Ctrl-C, a broken pipe: start nothing more, then stop
+                _cancel(pending)
+                raise
         if failed:
             skipped = sum(future.cancelled() for future in pending)
             names = ", ".join(schema for schema, _ in failed[:5]) + (
@@ -281,8 +286,15 @@ def _migrate_in_child(schema: str) -> tuple[float, str | None]:
     assert _running is not None
     try:
         return _running.migrate(schema), None
-    except BaseException:  # SystemExit from a RunPython too: reported by the parent
+    except (Exception, SystemExit):  # a RunPython's sys.exit too; Ctrl-C stops the child
         return 0.0, traceback.format_exc()
+
+
+def _cancel(futures: Iterable[Future[Any]]) -> None:
+    """Those not handed to a process yet. (Not `shutdown(cancel_futures=True)`: the futures it
+    cancels are never reported to `as_completed`, which then waits for ever.)"""
+    for future in futures:
+        future.cancel()
 
 
 def _outcome(future: Future[tuple[float, str | None]]) -> tuple[float, str | None]:

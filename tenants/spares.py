@@ -18,6 +18,7 @@ REFILL_LOCK lets one process refill at a time.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,7 +111,8 @@ def template_migrating() -> Iterator[None]:
         try:
             yield
         finally:  # now: a closed connection's backend releases its locks only as it exits
-            holder.execute("SELECT pg_advisory_unlock(%s)", [TEMPLATE_LOCK])
+            with contextlib.suppress(psycopg.Error):  # gone already: its locks went with it
+                holder.execute("SELECT pg_advisory_unlock(%s)", [TEMPLATE_LOCK])
 
 
 def _current(cursor: Any, spare: str) -> bool:
