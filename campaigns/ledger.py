@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -29,6 +29,7 @@ from functools import cached_property
 from typing import Any, TypeVar
 
 from django.db import NotSupportedError, transaction
+from django.db.models import Model
 from django.db.models.functions import TruncDate
 from psycopg import sql
 
@@ -143,22 +144,24 @@ FOR UPDATE OF b
 # the rows inserted are added to the day and month totals (ON CONFLICT on spend_total_key). The
 # month of a spend is the month of its local day (clock.local_month), hence date_trunc. It also
 # answers each total it touched with its amount after and the amount added (before = after -
-# added, exact: the upsert adds atomically), for the threshold crossings; those rows have no
-# spend id.
-WRITE_SQL = compose("""
-WITH inserted AS (
+# added, exact: the upsert adds atomically), for the threshold crossings, and each row inserted
+# with the status it kept for its event_id's retries. {guard} is empty where the brands are
+# already locked (a batch); for a single spend it is the join below.
+_WRITE = """
+inserted AS (
     INSERT INTO {spend} (campaign_id, amount, occurred_at, local_day, event_id,
                          request_hash, response, created_at)
     SELECT e.campaign, e.amount, e.occurred_at, e.local_day, e.event_id, e.request_hash,
            CASE WHEN e.remember THEN jsonb_build_object('campaign_status', jsonb_build_object(
                'status', c.status, 'pause_reasons', c.pause_reasons)) END,
            now()
-    FROM jsonb_to_recordset(%s::jsonb) AS e(
+    FROM jsonb_to_recordset(%(events)s::jsonb) AS e(
         campaign bigint, amount numeric, occurred_at timestamptz, local_day date,
         event_id text, request_hash text, remember boolean)
+    {guard}
     LEFT JOIN {campaign} c ON e.remember AND c.id = e.campaign
     ON CONFLICT (event_id) DO NOTHING
-    RETURNING id, campaign_id, amount, local_day, event_id
+    RETURNING id, campaign_id, amount, local_day, event_id, response
 ), added AS (
     SELECT campaign_id, {day} AS period, local_day AS period_start, sum(amount) AS amount
     FROM inserted GROUP BY 1, 3
@@ -171,13 +174,40 @@ WITH inserted AS (
     ON CONFLICT (campaign_id, period, period_start)
     DO UPDATE SET amount = t.amount + EXCLUDED.amount
     RETURNING t.campaign_id, t.period, t.period_start, t.amount
+), written AS (
+    SELECT id, event_id, response::text AS response,
+           NULL::bigint AS campaign_id, NULL AS period, NULL::date AS period_start,
+           NULL::numeric AS after, NULL::numeric AS added
+    FROM inserted
+    UNION ALL
+    SELECT NULL, NULL, NULL, t.campaign_id, t.period, t.period_start, t.amount, a.amount
+    FROM totals t JOIN added a USING (campaign_id, period, period_start)
 )
-SELECT id, event_id, NULL, NULL, NULL, NULL, NULL FROM inserted
-UNION ALL
-SELECT NULL, NULL, t.campaign_id, t.period, t.period_start, t.amount, a.amount
-FROM totals t JOIN added a USING (campaign_id, period, period_start)
-""", spend=Spend, campaign=Campaign, total=SpendTotal,
-    day=sql.Literal(Period.DAY.value), month=sql.Literal(Period.MONTH.value))
+"""
+_WRITE_PARTS: dict[str, type[Model] | sql.Composable] = {
+    "spend": Spend, "campaign": Campaign, "total": SpendTotal,
+    "day": sql.Literal(Period.DAY.value), "month": sql.Literal(Period.MONTH.value)}
+WRITE_SQL = compose("WITH" + _WRITE + "SELECT * FROM written", guard=sql.SQL(""),
+                    **_WRITE_PARTS)
+# A single spend's lock and write in one statement, one round trip fewer than LOCK_SQL then
+# WRITE_SQL: the insert joins the brand row as locked, so it waits for the brand's lock, and it
+# writes only if the brand's time zone is the one the event's local day was computed in (the
+# zone the process last saw for the campaign, `_zone_guess`); else it writes nothing and the
+# ledger writes with WRITE_SQL, under the lock now held. Every row carries the brand (one row
+# with nothing written). Written under the lock, the event and its totals are exact; only the
+# campaign status kept for retries is read from the statement's snapshot, which can predate the
+# lock, so the ledger compares it with the decision's answer (`_record_spend`).
+LOCK_WRITE_SQL = compose("""
+WITH locked AS (
+    SELECT c.id AS campaign_id, b.id AS brand_id, b.timezone, b.daily_budget,
+           b.monthly_budget, b.alert_thresholds
+    FROM {campaign} c
+    JOIN {brand} b ON b.id = c.brand_id
+    WHERE c.id = %(campaign)s
+    FOR UPDATE OF b
+),""" + _WRITE + """
+SELECT w.*, l.* FROM written w RIGHT JOIN locked l ON true
+""", guard=sql.SQL("JOIN locked l ON l.timezone = %(zone)s"), brand=Brand, **_WRITE_PARTS)
 
 
 @dataclass(frozen=True)
@@ -195,6 +225,8 @@ class TotalAdded:
 class _Written:
     inserted: list[tuple[int, str | None]]  # (id, event_id) of each row inserted
     totals: list[TotalAdded]
+    # {spend id: the campaign status kept with it for its event_id's retries}, where one was
+    kept: dict[int, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -218,7 +250,11 @@ def _lock(campaign_ids: Sequence[int]) -> _Locked:
     that exist in this agency, and each brand's alert thresholds."""
     with connection.prepared_cursor() as cursor:
         cursor.execute(LOCK_SQL, [sorted(set(campaign_ids))])
-        rows = cursor.fetchall()
+        return _locked(cursor.fetchall())
+
+
+def _locked(rows: Iterable[Sequence[Any]]) -> _Locked:
+    """From rows of (campaign id, brand id, time zone, daily, monthly, alert thresholds)."""
     return _Locked(
         zones={campaign: selectors.BrandRow(*brand) for campaign, *brand, _alerts in rows},
         thresholds={brand_id: list(alerts) for _, brand_id, *_brand, alerts in rows},
@@ -229,13 +265,13 @@ def _brands(zones: dict[int, selectors.BrandRow]) -> list[selectors.BrandRow]:
     return sorted({brand.id: brand for brand in zones.values()}.values(), key=lambda b: b.id)
 
 
-def _rows(events: Sequence[SpendEvent], zones: dict[int, selectors.BrandRow],
-          now: datetime) -> list[_Row]:
+def _rows(events: Sequence[SpendEvent], zones: Mapping[int, str], now: datetime) -> list[_Row]:
+    """The events with their local days, in the time zones given by campaign."""
     days: dict[tuple[str, datetime], date] = {}  # a batch mostly repeats its instants
     rows = []
     for event in events:
         occurred_at = event.occurred_at or now
-        zone_name = zones[event.campaign_id].timezone
+        zone_name = zones[event.campaign_id]
         day = days.get((zone_name, occurred_at))
         if day is None:
             day = days[(zone_name, occurred_at)] = clock.local_day(
@@ -245,17 +281,27 @@ def _rows(events: Sequence[SpendEvent], zones: dict[int, selectors.BrandRow],
     return rows
 
 
+def _zone_names(locked: _Locked) -> dict[int, str]:
+    return {campaign: brand.timezone for campaign, brand in locked.zones.items()}
+
+
 def _write(rows: Sequence[_Row], *, remember: bool = False) -> _Written:
-    """Insert the rows not yet in the ledger and add them to the totals: (id, event_id) of
-    each row inserted, and each total added to.
+    """Insert the rows not yet in the ledger and add them to the totals (WRITE_SQL), their
+    brands locked already."""
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(WRITE_SQL, {"events": _document(rows, remember=remember)})
+        return _written(cursor.fetchall())
+
+
+def _document(rows: Sequence[_Row], *, remember: bool) -> str:
+    """The rows as WRITE_SQL takes them: one JSON document (amounts as their exact decimal
+    text), which costs a single C-speed `json.dumps` where six client-side arrays cost a Python
+    call per value.
 
     `remember` keeps, with each event that has an event_id, its campaign's status as stored
     before the decision: the status its first answer gives unless the decision changes it.
-
-    The rows travel as one JSON document (amounts as their exact decimal text), which costs a
-    single C-speed `json.dumps` where six client-side arrays cost a Python call per value.
     """
-    document = json.dumps([
+    return json.dumps([
         {"campaign": row.event.campaign_id, "amount": str(row.event.amount),
          # In UTC: PostgreSQL refuses offsets beyond 15:59:59 that Python accepts (+23:59).
          "occurred_at": row.occurred_at.astimezone(UTC).isoformat(),
@@ -264,14 +310,57 @@ def _write(rows: Sequence[_Row], *, remember: bool = False) -> _Written:
          "remember": remember and row.event.event_id is not None}
         for row in rows
     ])
-    with connection.prepared_cursor() as cursor:
-        cursor.execute(WRITE_SQL, [document])
-        results = cursor.fetchall()
+
+
+def _written(results: Sequence[Sequence[Any]]) -> _Written:
+    """From WRITE_SQL's rows: (id, event_id, kept status) of an event inserted, else a total
+    added to (campaign, period, period_start, after, added)."""
     return _Written(
         inserted=[(spend_id, event_id) for spend_id, event_id, *_ in results
                   if spend_id is not None],
-        totals=[TotalAdded(*total) for spend_id, _, *total in results if spend_id is None],
+        totals=[TotalAdded(*total) for spend_id, _, _, *total in results if spend_id is None],
+        kept={spend_id: json.loads(kept)["campaign_status"]
+              for spend_id, _, kept, *_ in results if kept is not None},
     )
+
+
+# The time zone of each campaign's brand as this process last saw it, by (schema, campaign):
+# the zone a single spend's local day is first computed in (LOCK_WRITE_SQL). A guess the
+# statement checks, so a stale one costs a second statement, never a wrong day.
+_zones_seen: dict[tuple[str, int], str] = {}
+ZONES_SEEN_MAX = 100_000
+
+
+def _zone_guess(campaign_id: int) -> str:
+    return _zones_seen.get((connection.schema_name, campaign_id), "UTC")
+
+
+def _see_zone(campaign_id: int, zone_name: str) -> None:
+    if len(_zones_seen) >= ZONES_SEEN_MAX:
+        _zones_seen.clear()
+    _zones_seen[(connection.schema_name, campaign_id)] = zone_name
+
+
+def _lock_and_write(event: SpendEvent, now: datetime) -> tuple[_Locked, _Row, _Written]:
+    """Lock the event's brand and write the event: one statement when its brand's time zone
+    is the one this process last saw, else a second one under the lock. UnknownCampaign when
+    the campaign is not this agency's."""
+    guess = _zone_guess(event.campaign_id)
+    (row,) = _rows([event], {event.campaign_id: guess}, now)
+    with connection.prepared_cursor() as cursor:
+        cursor.execute(LOCK_WRITE_SQL, {"campaign": event.campaign_id, "zone": guess,
+                                        "events": _document([row], remember=True)})
+        results = cursor.fetchall()
+    if not results:
+        raise UnknownCampaign
+    locked = _locked([results[0][8:]])
+    zone_name = locked.zones[event.campaign_id].timezone
+    if zone_name == guess:
+        written = [r[:8] for r in results if r[0] is not None or r[3] is not None]
+        return locked, row, _written(written)  # without the row of nothing written
+    _see_zone(event.campaign_id, zone_name)
+    (row,) = _rows([event], {event.campaign_id: zone_name}, now)
+    return locked, row, _write([row], remember=True)
 
 
 def _stored(event_ids: Sequence[str]) -> dict[str, list[Any]]:
@@ -298,20 +387,17 @@ def _replanned_once(record: Callable[[], T]) -> T:
 
 def _record_spend(event: SpendEvent, now: datetime) -> Recorded:
     with transaction.atomic():
-        locked = _lock([event.campaign_id])
-        if not locked.zones:
-            raise UnknownCampaign
-        (row,) = _rows([event], locked.zones, now)
-        written = _write([row], remember=True)
+        locked, row, written = _lock_and_write(event, now)
         if not written.inserted:
             return _replay(event)
         spend_id = written.inserted[0][0]
         decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(locked.zones))
         stored = decision.stored[event.campaign_id]
         answered = {"status": stored.status, "pause_reasons": stored.pause_reasons}
-        if event.event_id and any(t.campaign_id == event.campaign_id
-                                  for t in decision.transitions):
-            _remember(spend_id, answered)  # the write kept the status from before the change
+        if spend_id in written.kept and written.kept[spend_id] != answered:
+            # The write kept the status from before the decision, or from a snapshot older
+            # than the lock: the answer is the status after the decision.
+            _remember(spend_id, answered)
         status.publish(decision, *_threshold_events(written.totals, locked, decision, now))
         body = spend_body(spend_id, event.campaign_id, format_amount(event.amount),
                           format_instant(row.occurred_at), event.event_id, answered)
@@ -374,7 +460,7 @@ def _record_batch(events: Sequence[SpendEvent], unique: Sequence[SpendEvent], du
         }
         if unknown:
             raise InvalidBatch(unknown)
-        rows = _rows(unique, locked.zones, now)
+        rows = _rows(unique, _zone_names(locked), now)
         written = _write(rows)
         inserted = written.inserted
         if len(inserted) < len(rows):

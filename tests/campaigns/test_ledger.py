@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from campaigns import ledger
-from campaigns.models import Brand, Campaign, SpendTotal
+from campaigns.models import Brand, Campaign, Spend, SpendTotal
+from saas.db import connection
 from saas.errors import Conflict, InvalidInput
 from tenants.models import Agency
 
@@ -57,3 +59,41 @@ def test_a_batch_refuses_a_repeat_with_another_body_by_index(campaign: Campaign)
         ledger.record_batch([event(campaign, "1", "x"), event(campaign, "2", "x")], now=AT)
     assert list(refused.value.fields["events"]) == ["1"]
     assert not SpendTotal.objects.exists()
+
+
+# --- One statement to lock and write, on the time zone last seen -----------------------------
+
+LATE = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)  # 1 March in UTC, 2 March in Paris and Tokyo
+
+
+def local_days(campaign: Campaign) -> list[str]:
+    return [str(day) for day in
+            Spend.objects.filter(campaign=campaign).order_by("id").values_list("local_day",
+                                                                               flat=True)]
+
+
+def test_a_campaign_first_seen_counts_to_its_brands_local_day_not_the_guessed_one(
+    campaign: Campaign, django_assert_num_queries: Any,
+) -> None:
+    ledger.record_spend(ledger.SpendEvent(campaign.pk, Decimal("1"), LATE, None), now=LATE)
+    ledger._zones_seen.clear()  # the statement guesses UTC: 1 March
+    with django_assert_num_queries(5):  # savepoint, lock-and-write, write, decision's read, release
+        ledger.record_spend(ledger.SpendEvent(campaign.pk, Decimal("1"), LATE, None), now=LATE)
+    with django_assert_num_queries(4):  # the zone now seen: the lock and the write are one
+        ledger.record_spend(ledger.SpendEvent(campaign.pk, Decimal("1"), LATE, None), now=LATE)
+    assert local_days(campaign) == ["2026-03-02"] * 3
+
+
+def test_a_brand_whose_time_zone_changed_counts_to_the_new_zones_day(campaign: Campaign) -> None:
+    ledger.record_spend(ledger.SpendEvent(campaign.pk, Decimal("1"), AT, None), now=AT)
+    Brand.objects.filter(pk=campaign.brand_id).update(timezone="America/New_York")
+    ledger.record_spend(ledger.SpendEvent(campaign.pk, Decimal("1"), LATE, None), now=LATE)
+    ledger.record_spend(ledger.SpendEvent(campaign.pk, Decimal("1"), LATE, None), now=LATE)
+    assert local_days(campaign) == ["2026-03-01", "2026-03-01", "2026-03-01"]
+
+
+def test_a_wrong_guess_of_the_zone_is_never_the_day_counted_to(campaign: Campaign) -> None:
+    ledger._zones_seen[(connection.schema_name, campaign.pk)] = "Asia/Tokyo"  # wrong now
+    Brand.objects.filter(pk=campaign.brand_id).update(timezone="UTC")
+    ledger.record_spend(ledger.SpendEvent(campaign.pk, Decimal("1"), LATE, None), now=LATE)
+    assert local_days(campaign) == ["2026-03-01"]

@@ -202,9 +202,10 @@ def test_an_empty_batch_does_nothing(api: Api) -> None:
 # (events and totals in one statement); the decision's one read of the campaigns' caps, windows,
 # totals and stored reasons; and a write of statuses and history only when some reasons change
 # (none do here). An event with an event_id keeps its campaign's status in the write itself;
-# only when the decision changes that status does one more statement keep it.
+# only when the decision changes that status does one more statement keep it. A single spend
+# locks and writes in one statement once the process has seen its brand's time zone.
 BATCH_QUERIES = 6
-SINGLE_QUERIES = 6
+SINGLE_QUERIES = 5
 # Spend that counts to another local day or month than now's, under a brand budget, costs one
 # statement more: the brand's total of that period, for its thresholds (the decision's read
 # holds only today's and this month's).

@@ -4,13 +4,17 @@ data: idempotent retries, exact totals, one transition, brand caps that cannot b
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import transaction
+from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from campaigns import ledger
 from campaigns.models import Spend
 from saas.db import connection
 from tests.conftest import Api, thread_api
@@ -134,3 +138,47 @@ def test_concurrent_batches_over_shared_brands_are_exact_and_never_deadlock(
     for campaign in campaigns:
         spent = api.status(campaign)["evaluation"]["spend"]["campaign_today"]
         assert Decimal(spent) == Decimal("0.25") * THREADS * 50
+
+
+def test_a_spend_that_waited_for_its_brand_keeps_for_retries_the_status_it_answered(
+    committed_api: Api,
+) -> None:
+    """A single spend locks and writes in one statement, whose snapshot can predate the lock it
+    waited for: the status it keeps for its event_id's retries must still be the one it
+    answered, decided after the wait, not the one it read before it."""
+    api = committed_api
+    brand = api.brand(daily_budget="10.00")
+    first, second = api.campaign(brand, name="First"), api.campaign(brand, name="Second")
+    api.spend(second, "1.00")  # active; and the process has seen the brand's time zone
+    late = {"campaign": second["id"], "amount": "1.00", "event_id": "waited"}
+    answers: list[Any] = []
+
+    def spend_late() -> None:
+        try:
+            answers.append(thread_api(api).post("spend", late))
+        finally:
+            connection.close()
+
+    waiting = threading.Thread(target=spend_late)
+    with schema_context(api.agency.schema_name), transaction.atomic():
+        now = timezone.now()
+        ledger.record_spend(ledger.SpendEvent(first["id"], Decimal("10.00"), now, None), now=now)
+        waiting.start()  # both campaigns are paused, uncommitted, under the brand's lock
+        wait_for_a_lock_waiter()
+    waiting.join(timeout=30)
+    answered = answers[0].json()
+    assert answers[0].status_code == 201
+    assert answered["campaign_status"] == {"status": "paused",
+                                           "pause_reasons": ["brand_daily_budget"]}
+    retry = api.post("spend", late)
+    assert retry.status_code == 200 and retry.json() == answered
+
+
+def wait_for_a_lock_waiter() -> None:
+    for _ in range(200):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            if cursor.fetchone()[0]:
+                return
+        time.sleep(0.05)
+    raise AssertionError("nothing waited for the brand's lock")
