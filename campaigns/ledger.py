@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -328,7 +329,7 @@ def _written(results: Sequence[Sequence[Any]]) -> _Written:
 # the zone a single spend's local day is first computed in (LOCK_WRITE_SQL). A guess the
 # statement checks, so a stale one costs a second statement, never a wrong day.
 _zones_seen: dict[tuple[str, int], str] = {}
-ZONES_SEEN_MAX = 100_000
+ZONES_SEEN_MAX = 10_000  # then forgotten all at once: about 2 MB a worker at most
 
 
 def _zone_guess(campaign_id: int) -> str:
@@ -338,7 +339,7 @@ def _zone_guess(campaign_id: int) -> str:
 def _see_zone(campaign_id: int, zone_name: str) -> None:
     if len(_zones_seen) >= ZONES_SEEN_MAX:
         _zones_seen.clear()
-    _zones_seen[(connection.schema_name, campaign_id)] = zone_name
+    _zones_seen[(connection.schema_name, campaign_id)] = sys.intern(zone_name)
 
 
 def _lock_and_write(event: SpendEvent, now: datetime) -> tuple[_Locked, _Row, _Written]:
