@@ -199,7 +199,7 @@ WRITE_SQL = compose("WITH" + _WRITE + "SELECT * FROM written", guard=sql.SQL("")
 # campaign status kept for retries is read from the statement's snapshot, which can predate the
 # lock, so the ledger compares it with the decision's answer (`_record_spend`).
 LOCK_WRITE_SQL = compose("""
-WITH locked AS (
+WITH locked AS MATERIALIZED (
     SELECT c.id AS campaign_id, b.id AS brand_id, b.timezone, b.daily_budget,
            b.monthly_budget, b.alert_thresholds
     FROM {campaign} c
@@ -393,6 +393,8 @@ def _record_spend(event: SpendEvent, now: datetime) -> Recorded:
             return _replay(event)
         spend_id = written.inserted[0][0]
         decision = status.decide_brands(now, cause=Cause.SPEND, brands=_brands(locked.zones))
+        if event.campaign_id not in decision.stored:
+            raise UnknownCampaign  # deleted while the spend waited for its brand's lock
         stored = decision.stored[event.campaign_id]
         answered = {"status": stored.status, "pause_reasons": stored.pause_reasons}
         if spend_id in written.kept and written.kept[spend_id] != answered:
@@ -470,6 +472,7 @@ def _record_batch(events: Sequence[SpendEvent], unique: Sequence[SpendEvent], du
         if inserted:
             decision = status.decide_brands(now, cause=Cause.SPEND,
                                             brands=_brands(locked.zones))
+            _require_decided(events, decision)
             campaigns = [{"id": campaign_id, "status": decision.stored[campaign_id].status,
                           "pause_reasons": decision.stored[campaign_id].pause_reasons}
                          for campaign_id in touched]
@@ -477,6 +480,16 @@ def _record_batch(events: Sequence[SpendEvent], unique: Sequence[SpendEvent], du
         else:
             campaigns = _statuses(touched)
     return BatchRecorded(created=len(inserted), duplicates=duplicates, campaigns=campaigns)
+
+
+def _require_decided(events: Sequence[SpendEvent], decision: status.Decision) -> None:
+    """InvalidBatch naming the events whose campaign the decision did not find: deleted while
+    the batch waited for its brands' locks (the lock reads the campaigns from a snapshot that
+    can predate it). Nothing of the batch is stored."""
+    unknown = {index: {"campaign": ["Unknown campaign."]}
+               for index, event in enumerate(events) if event.campaign_id not in decision.stored}
+    if unknown:
+        raise InvalidBatch(unknown)
 
 
 # --- Threshold crossings -------------------------------------------------------------------

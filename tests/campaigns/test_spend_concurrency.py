@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -14,8 +15,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from campaigns import ledger
-from campaigns.models import Spend
+from audit.log import Actor
+from campaigns import ledger, services
+from campaigns.models import Brand, Campaign, Spend, SpendTotal
 from saas.db import connection
 from tests.conftest import Api, thread_api
 
@@ -174,11 +176,101 @@ def test_a_spend_that_waited_for_its_brand_keeps_for_retries_the_status_it_answe
     assert retry.status_code == 200 and retry.json() == answered
 
 
-def wait_for_a_lock_waiter() -> None:
+def wait_for_a_lock_waiter(count: int = 1) -> None:
+    """Until `count` backends of the test database wait for a lock (the first waiter for a row
+    waits for this connection, the others for the first)."""
     for _ in range(200):
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            if cursor.fetchone()[0]:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # else read once a transaction
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND cardinality(pg_blocking_pids(pid)) > 0")
+            if cursor.fetchone()[0] >= count:
                 return
         time.sleep(0.05)
     raise AssertionError("nothing waited for the brand's lock")
+
+
+def spend_in_thread(api: Api, body: dict[str, Any], answers: list[Any]) -> threading.Thread:
+    def spend() -> None:
+        try:
+            answers.append(thread_api(api).post("spend", body))
+        finally:
+            connection.close()
+
+    return threading.Thread(target=spend)
+
+
+LATE = "2026-03-01T23:30:00Z"  # 1 March in UTC, 2 March in Tokyo
+
+
+@pytest.mark.parametrize("guess", ["UTC", "Asia/Tokyo"])  # the zone before, the zone after
+def test_a_spend_that_waited_while_its_brand_changed_zone_counts_to_the_new_zones_day(
+    committed_api: Api, guess: str,
+) -> None:
+    api = committed_api
+    brand = api.brand(timezone="UTC")
+    campaign = api.campaign(brand)
+    api.spend(campaign, "1.00", occurred_at=LATE)
+    ledger._zones_seen[(api.agency.schema_name, campaign["id"])] = guess
+    body = {"campaign": campaign["id"], "amount": "2.00", "occurred_at": LATE,
+            "event_id": "waited"}
+    answers: list[Any] = []
+    waiting = spend_in_thread(api, body, answers)
+    with schema_context(api.agency.schema_name), transaction.atomic():
+        services.update_brand(Brand.objects.get(pk=brand["id"]), {"timezone": "Asia/Tokyo"},
+                              actor=Actor.token(1, "test"), now=timezone.now())
+        waiting.start()
+        wait_for_a_lock_waiter()
+    waiting.join(timeout=30)
+    assert answers[0].status_code == 201, answers[0].content
+    with schema_context(api.agency.schema_name):
+        days = list(Spend.objects.filter(campaign_id=campaign["id"]).values_list(
+            "local_day", flat=True))
+        totals = set(SpendTotal.objects.filter(campaign_id=campaign["id"]).values_list(
+            "period", "period_start", "amount"))
+    assert [str(day) for day in days] == ["2026-03-02", "2026-03-02"]
+    assert totals == {("d", date(2026, 3, 2), Decimal("3")), ("m", date(2026, 3, 1), Decimal("3"))}
+    retry = api.post("spend", body)
+    assert retry.status_code == 200 and retry.json() == answers[0].json()
+
+
+def test_a_spend_on_a_campaign_deleted_while_it_waited_is_refused_and_not_stored(
+    committed_api: Api,
+) -> None:
+    """The brand lock reads the campaign from a snapshot older than the lock it waited for; the
+    decision, read after it, no longer finds the campaign: a 400, as for any unknown one."""
+    api = committed_api
+    brand = api.brand()
+    kept = api.campaign(brand, name="Kept")
+    api.spend(kept, "1.00")
+    doomed = api.campaign(brand, name="Deleted")
+    single: list[Any] = []
+    batched: list[Any] = []
+    waiting = [spend_in_thread(api, {"campaign": doomed["id"], "amount": "2.00"}, single),
+               batch_in_thread(api, [{"campaign": kept["id"], "amount": "1.00"},
+                                     {"campaign": doomed["id"], "amount": "2.00"}], batched)]
+    with schema_context(api.agency.schema_name), transaction.atomic():
+        services.delete_campaign(Campaign.objects.get(pk=doomed["id"]),
+                                 actor=Actor.token(1, "test"), now=timezone.now())
+        for thread in waiting:
+            thread.start()
+        wait_for_a_lock_waiter(count=2)
+    for thread in waiting:
+        thread.join(timeout=30)
+    assert single[0].status_code == 400, single[0].content
+    assert single[0].json()["fields"] == {"campaign": ["Unknown campaign."]}
+    assert batched[0].status_code == 400, batched[0].content
+    assert batched[0].json()["fields"] == {"events": {"1": {"campaign": ["Unknown campaign."]}}}
+    with schema_context(api.agency.schema_name):
+        assert Spend.objects.filter(campaign__brand_id=brand["id"]).count() == 1
+
+
+def batch_in_thread(api: Api, events: list[dict[str, Any]],
+                    answers: list[Any]) -> threading.Thread:
+    def spend() -> None:
+        try:
+            answers.append(thread_api(api).post("spend/batch", {"events": events}))
+        finally:
+            connection.close()
+
+    return threading.Thread(target=spend)
