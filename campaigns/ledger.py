@@ -153,14 +153,16 @@ inserted AS (
     INSERT INTO {spend} (campaign_id, amount, occurred_at, local_day, event_id,
                          request_hash, response, created_at)
     SELECT e.campaign, e.amount, e.occurred_at, e.local_day, e.event_id, e.request_hash,
-           CASE WHEN e.remember THEN jsonb_build_object('campaign_status', jsonb_build_object(
-               'status', c.status, 'pause_reasons', c.pause_reasons)) END,
+           CASE WHEN e.remember THEN (  -- by the primary key: a join scanned every campaign
+               SELECT jsonb_build_object('campaign_status', jsonb_build_object(
+                   'status', c.status, 'pause_reasons', c.pause_reasons))
+               FROM {campaign} c WHERE c.id = e.campaign
+           ) END,
            now()
     FROM jsonb_to_recordset(%(events)s::jsonb) AS e(
         campaign bigint, amount numeric, occurred_at timestamptz, local_day date,
         event_id text, request_hash text, remember boolean)
     {guard}
-    LEFT JOIN {campaign} c ON e.remember AND c.id = e.campaign
     ON CONFLICT (event_id) DO NOTHING
     RETURNING id, campaign_id, amount, local_day, event_id, response
 ), added AS (
@@ -498,12 +500,17 @@ BUDGET_OF_PERIOD: dict[str, BudgetKind] = {Period.DAY.value: "daily",
                                            Period.MONTH.value: "monthly"}
 # The brand totals of periods that the decision's snapshot does not hold (a late spend for
 # yesterday, an early one for tomorrow): the sum over the brand's campaigns of their totals of
-# that period, through spend_total_key, for all such periods in one statement.
+# that period, through spend_total_key, for all such periods in one statement. Reached through
+# the indexes from the brands asked for, as selectors.CAMPAIGNS_SQL is (`OFFSET 0`: no join
+# scanning every campaign and total of the agency).
 BRAND_TOTALS_SQL = compose("""
 SELECT k.brand_id, k.period, k.period_start, sum(t.amount)
 FROM jsonb_to_recordset(%s::jsonb) AS k(brand_id bigint, period text, period_start date)
-JOIN {campaign} c ON c.brand_id = k.brand_id
-JOIN {total} t ON t.campaign_id = c.id AND t.period = k.period AND t.period_start = k.period_start
+CROSS JOIN LATERAL (SELECT id FROM {campaign} WHERE brand_id = k.brand_id OFFSET 0) c
+CROSS JOIN LATERAL (
+    SELECT amount FROM {total}
+    WHERE campaign_id = c.id AND period = k.period AND period_start = k.period_start OFFSET 0
+) t
 GROUP BY 1, 2, 3
 """, campaign=Campaign, total=SpendTotal)
 

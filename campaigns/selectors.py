@@ -95,10 +95,18 @@ class BrandRow:
 # of dayparted campaigns, and for a campaign with a flight or a lifetime budget its spend in the
 # flight (all its spend without dates) up to the local day of the instant, in total and before
 # that day: a sum over its day totals, through the spend_total_key index (campaign, period,
-# period_start). One statement for any number of brands.
+# period_start). One statement for any number of brands. Every part is reached through an
+# index from the brands asked for (campaign_brand_id, spend_total_key): joined as tables, the
+# planner hash-joins a scan of all the agency's campaigns and of all their day totals, so a
+# spend in an agency of 10,000 campaigns cost 2 ms here instead of 0.1 (`OFFSET 0` keeps the
+# campaigns' subquery from being flattened into such a join).
 CAMPAIGNS_SQL = compose("""
 SELECT c.id, c.brand_id, c.daily_budget, c.monthly_budget, c.dayparting, c.manual_paused,
-       c.pause_reasons, coalesce(d.amount, 0), coalesce(m.amount, 0),
+       c.pause_reasons,
+       coalesce((SELECT d.amount FROM {total} d WHERE d.campaign_id = c.id
+                 AND d.period = {day} AND d.period_start = k.day), 0),
+       coalesce((SELECT m.amount FROM {total} m WHERE m.campaign_id = c.id
+                 AND m.period = {month} AND m.period_start = k.month), 0),
        CASE WHEN c.dayparting THEN ARRAY(
            SELECT ARRAY[w.day_of_week, w.start_minute, w.end_minute]
            FROM {window} w WHERE w.campaign_id = c.id
@@ -106,11 +114,7 @@ SELECT c.id, c.brand_id, c.daily_budget, c.monthly_budget, c.dayparting, c.manua
        c.start_date, c.end_date, c.lifetime_budget, c.pacing,
        coalesce(f.spent, 0), coalesce(f.spent_before_today, 0)
 FROM jsonb_to_recordset(%s::jsonb) AS k(brand_id bigint, day date, month date)
-JOIN {campaign} c ON c.brand_id = k.brand_id
-LEFT JOIN {total} d
-    ON d.campaign_id = c.id AND d.period = {day} AND d.period_start = k.day
-LEFT JOIN {total} m
-    ON m.campaign_id = c.id AND m.period = {month} AND m.period_start = k.month
+CROSS JOIN LATERAL (SELECT * FROM {campaign} WHERE brand_id = k.brand_id OFFSET 0) c
 LEFT JOIN LATERAL (
     SELECT sum(t.amount) AS spent,
            sum(t.amount) FILTER (WHERE t.period_start < k.day) AS spent_before_today
