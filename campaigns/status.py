@@ -54,7 +54,9 @@ def status_for(reasons: Sequence[str]) -> str:
 # change" in one statement. FOR UPDATE waits for a concurrent decider and then sees the row as
 # it left it, so the comparison is with what is stored, not with what was read. A campaign
 # whose reasons stay but whose `next_change_at` moves (a new day, an edited schedule) gets the
-# new instant and no history row.
+# new instant and no history row. The campaigns are found by their ids as one array
+# (`= ANY(ARRAY(...))`, an index condition on the primary key): joined with the decided rows,
+# estimated at 100, PostgreSQL hash-joined a scan of all the agency's campaigns, twice.
 APPLY_SQL = compose("""
 WITH decided AS (
     SELECT * FROM jsonb_to_recordset(%(decided)s::jsonb) AS d(id bigint, status text,
@@ -63,7 +65,8 @@ WITH decided AS (
                                                               overshoot jsonb)
 ), locked AS (
     SELECT c.id, c.status, c.pause_reasons, c.next_change_at
-    FROM {campaign} c JOIN decided d ON d.id = c.id
+    FROM {campaign} c
+    WHERE c.id = ANY(ARRAY(SELECT id FROM decided))
     ORDER BY c.id
     FOR UPDATE OF c
 ), changed AS (
@@ -73,7 +76,8 @@ WITH decided AS (
                                  THEN %(at)s ELSE c.status_changed_at END,
         next_change_at = d.next_change_at
     FROM locked l JOIN decided d ON d.id = l.id
-    WHERE c.id = l.id AND (l.pause_reasons::text[] IS DISTINCT FROM d.reasons
+    WHERE c.id = ANY(ARRAY(SELECT id FROM locked)) AND c.id = l.id
+      AND (l.pause_reasons::text[] IS DISTINCT FROM d.reasons
                            OR l.next_change_at IS DISTINCT FROM d.next_change_at)
     RETURNING c.id, l.status AS from_status, c.name, c.brand_id,
               l.pause_reasons::text[] IS DISTINCT FROM d.reasons AS transition

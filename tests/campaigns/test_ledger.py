@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from campaigns import ledger, selectors
+from campaigns import ledger, selectors, status
 from campaigns.models import Brand, Campaign, Spend, SpendTotal
 from saas.db import connection
 from saas.errors import Conflict, InvalidInput
@@ -161,6 +161,12 @@ def test_a_spends_statements_reach_campaigns_and_totals_by_index_however_many_th
                                        ["%(campaign)s", "%(zone)s", "%(events)s"],
                                        [campaign.pk, "Europe/Paris", events]),
         "write": generic_plan(ledger.WRITE_SQL, ["%(events)s"], [events]),
+        "statuses": generic_plan(
+            status.APPLY_SQL, ["%(decided)s", "%(at)s", "%(cause)s", "%(actor_type)s",
+                               "%(actor_id)s", "%(actor_name)s"],
+            [json.dumps([{"id": campaign.pk, "status": "active", "reasons": [],
+                          "next_change_at": None, "overshoot": None}]),
+             AT, "spend", "", None, ""]),
     }
     assert {name: whole_reads(plan) for name, plan in plans.items()} == {
         name: [] for name in plans}
