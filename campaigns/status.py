@@ -78,7 +78,7 @@ WITH decided AS (
     FROM locked l JOIN decided d ON d.id = l.id
     WHERE c.id = ANY(ARRAY(SELECT id FROM locked)) AND c.id = l.id
       AND (l.pause_reasons::text[] IS DISTINCT FROM d.reasons
-                           OR l.next_change_at IS DISTINCT FROM d.next_change_at)
+           OR l.next_change_at IS DISTINCT FROM d.next_change_at)
     RETURNING c.id, l.status AS from_status, c.name, c.brand_id,
               l.pause_reasons::text[] IS DISTINCT FROM d.reasons AS transition
 ), history AS (
