@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import Http404, HttpResponse
 from psycopg import errors as pg_errors
 from rest_framework import exceptions as drf
@@ -176,6 +176,10 @@ def _from_conditions(exc: Exception) -> ApiError | None:
         return PayloadTooLarge("The request body is larger than the service accepts.")
     if isinstance(exc, SuspiciousOperation):  # too many fields or files, a bad multipart body
         return ApiError("The request is malformed.")
+    if isinstance(exc, DataError) and isinstance(exc.__cause__, pg_errors.NumericValueOutOfRange):
+        # A total past numeric(24,6): reachable only by spending ~10^18 on one campaign.
+        return Conflict("This would take a spend total past the largest amount the service "
+                        "keeps (999,999,999,999,999,999.999999); nothing was stored.")
     if isinstance(exc, OperationalError | InterfaceError):
         if isinstance(exc.__cause__, pg_errors.LockNotAvailable | pg_errors.QueryCanceled):
             return ServiceUnavailable("The service is busy with this data; try again shortly.",

@@ -264,6 +264,24 @@ def test_a_full_batch_of_the_largest_events_still_fits(api: Any) -> None:
     assert response.json()["created"] == 1000
 
 
+
+@pytest.mark.parametrize("path", ["spend", "spend/batch"])
+def test_a_spend_past_the_largest_total_kept_is_a_409_and_stores_nothing(
+    api: Api, path: str,
+) -> None:
+    campaign = api.campaign(api.brand())
+    api.spend(campaign, "1.00")
+    with schema_context(api.agency.schema_name):
+        SpendTotal.objects.filter(campaign_id=campaign["id"], period="m").update(
+            amount=Decimal("999999999999999999"))
+    event = {"campaign": campaign["id"], "amount": "999999999999"}
+
+    response = api.post(path, {"events": [event]} if path == "spend/batch" else event)
+
+    assert response.status_code == 409, response.content
+    assert response.json()["error"] == "conflict"
+    assert ledger_rows(api) == 1
+
 # --- The spend's way through Django -----------------------------------------------------------
 
 def post_spend(client: Client, token: str, body: dict[str, Any], **headers: Any) -> Any:
