@@ -53,11 +53,14 @@ def _existing_instant(wall: datetime, tz: ZoneInfo) -> datetime | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def day_start(day: date, tz: ZoneInfo) -> datetime:
     """The first instant (in UTC) whose local date is `day` or later.
 
     Where midnight repeats this is the first midnight; where a DST gap skips it, the day begins
-    at the transition, the first local instant that exists.
+    at the transition, the first local instant that exists. Pure, so kept for the few days in
+    use: a spend asks it several times of the same day (its local day, its brand's, the next
+    midnight), and every pass of the same few days of each zone.
     """
     midnight = datetime.combine(day, time())
     existing = _existing_instant(midnight, tz)
