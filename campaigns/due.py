@@ -61,10 +61,15 @@ def marker_version() -> int:
 
 
 # Compare-and-set: written only if nothing lowered the marker since `version` was read. An
-# agency without a marker gets one (version 0, as `marker_version` said).
+# agency without a marker gets one (version 0, as `marker_version` said). The earliest instant
+# and whether any campaign was never decided are each one probe of the campaign_next_change_at
+# index (LEAST skips a NULL): min(coalesce(...)) read every campaign of the agency at each pass.
 RAISE_SQL = compose("""
 INSERT INTO {due} AS d (agency_id, due_at, version)
-SELECT a.id, (SELECT min(coalesce(c.next_change_at, %(at)s)) FROM {campaign} c), 0
+SELECT a.id, LEAST(
+    (SELECT min(c.next_change_at) FROM {campaign} c),
+    CASE WHEN EXISTS (SELECT FROM {campaign} c WHERE c.next_change_at IS NULL)
+         THEN %(at)s::timestamptz END), 0
 FROM {agency} a WHERE a.schema_name = %(schema)s
 ON CONFLICT (agency_id) DO UPDATE SET due_at = EXCLUDED.due_at WHERE d.version = %(version)s
 """, due=DUE, agency=AGENCY, campaign=Campaign)

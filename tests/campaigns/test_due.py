@@ -31,7 +31,9 @@ from campaigns.ledger import SpendEvent, record_spend
 from campaigns.models import Brand, Campaign, StatusChange
 from campaigns.shared.models import PassDue
 from saas.celery import app
+from saas.db import connection
 from tests.conftest import Api, SignedUpAgency, actor_for_tests, make_tenant
+from tests.plans import generic_plan, whole_reads
 
 pytestmark = pytest.mark.django_db
 
@@ -194,6 +196,27 @@ def test_a_campaign_never_decided_is_due(api: Api) -> None:
     assert stray.pause_reasons == ["campaign_daily_budget", "brand_daily_budget"]
     assert stray.next_change_at == BERLIN_MIDNIGHT
     assert marker(api.agency.pk) == BERLIN_MIDNIGHT
+
+
+def test_raising_the_marker_reads_the_next_change_index_not_every_campaign(api: Api) -> None:
+    """min(coalesce(next_change_at, at)) read every campaign of the agency at each pass."""
+    schema = api.agency.schema_name
+    with schema_context(schema):
+        brands = Brand.objects.bulk_create(Brand(name=f"b{n}", timezone="UTC") for n in range(50))
+        Campaign.objects.bulk_create(
+            Campaign(brand=brand, name=f"c{n}", next_change_at=AT + timedelta(minutes=n))
+            for brand in brands for n in range(40))
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE campaigns_campaign")
+        plan = generic_plan(due.RAISE_SQL, ["%(at)s", "%(schema)s", "%(version)s"],
+                            [AT, schema, 0])
+        assert whole_reads(plan) == []
+        # Never decided counts as due at the pass's instant; else the earliest instant wins.
+        assert due.raise_marker(AT + timedelta(hours=1), due.marker_version())
+        assert marker(api.agency.pk) == AT
+        Campaign.objects.filter(brand=brands[0]).update(next_change_at=None)
+        assert due.raise_marker(AT - timedelta(hours=1), due.marker_version())
+        assert marker(api.agency.pk) == AT - timedelta(hours=1)
 
 
 # --- The dispatcher: one query, passes only where due -------------------------------------------

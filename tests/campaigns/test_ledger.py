@@ -14,6 +14,7 @@ from campaigns.models import Brand, Campaign, Spend, SpendTotal
 from saas.db import connection
 from saas.errors import Conflict, InvalidInput
 from tenants.models import Agency
+from tests.plans import generic_plan, whole_reads
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
 pytestmark = pytest.mark.django_db
@@ -101,40 +102,6 @@ def test_a_wrong_guess_of_the_zone_is_never_the_day_counted_to(campaign: Campaig
 
 
 # --- The spend's statements at scale ----------------------------------------------------------
-
-WATCHED = ("campaigns_campaign", "campaigns_spendtotal")
-
-
-def generic_plan(statement: str, params: list[str], values: list[Any]) -> dict[str, Any]:
-    """The plan PostgreSQL keeps for `statement` prepared (every connection forces generic
-    plans), its placeholders `params` in order, run with `values`."""
-    for number, param in enumerate(params, 1):
-        statement = statement.replace(param, f"${number}")
-    with connection.cursor() as cursor:
-        cursor.execute(f"PREPARE plan_probe AS {statement}")
-        try:
-            literals = ", ".join(["%s"] * len(values))
-            cursor.execute(f"EXPLAIN (FORMAT JSON) EXECUTE plan_probe({literals})", values)
-            plan = cursor.fetchone()[0]
-        finally:
-            cursor.execute("DEALLOCATE plan_probe")
-    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
-
-
-def whole_reads(node: dict[str, Any]) -> list[str]:
-    """The plan's reads of a watched table that are not by an index condition: a sequential
-    scan, or an index walked from end to end."""
-    found = []
-    table = node.get("Relation Name")
-    if table in WATCHED and node["Node Type"] == "Seq Scan":
-        found.append(f"Seq Scan on {table}")
-    index = node.get("Index Name", "")
-    if index.startswith(WATCHED) and "Index Cond" not in node:
-        found.append(f"{node['Node Type']} of {index} without a condition")
-    for child in node.get("Plans", []):
-        found += whole_reads(child)
-    return found
-
 
 def test_a_spends_statements_reach_campaigns_and_totals_by_index_however_many_there_are(
     campaign: Campaign,
