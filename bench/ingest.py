@@ -18,6 +18,10 @@ statements, insert the event and upsert its daily total, to a scratch schema who
 the ledger's and the totals') serves single spends under the same gunicorn and wrk, in slices
 alternating with each single-spend scenario's: the reference its rate is divided by. For batches
 the reference is `pgbench` doing those statements for 1000 events per transaction (4 clients).
+Each single-spend ratio is also given by CPU: the machine's CPU seconds per event (every process,
+from /proc/stat, time stolen by the hypervisor excluded) of the bare view over the scenario's.
+On a machine the run keeps busy the two agree; where another VM's load comes and goes, rates
+per slice swing by a factor of two and the CPU figure barely moves.
 Everything the run creates is dropped at the end.
 """
 
@@ -226,16 +230,33 @@ def wrk_script(tenant: Tenant, scenario: str, run: str) -> str:
     return (WRK_BATCH if scenario == "batch" else WRK_SINGLE) % values
 
 
+def busy_seconds() -> float:
+    """CPU seconds the whole machine has spent working (user, system, interrupts; not idle, not
+    I/O wait, not time the hypervisor stole): every process of the run, workers, PostgreSQL and
+    wrk alike."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq = map(int, stat.readline().split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Tally:
-    """Events stored and the seconds it took, over one or more slices."""
+    """Events stored, the seconds it took and the machine's CPU seconds meanwhile, over one or
+    more slices."""
 
     events: int = 0
     seconds: float = 0.0
+    cpu: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.events / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        """Machine CPU per event: on a machine the run keeps busy, what sets the rate, and
+        steady where the rate is not (another VM's load steals time, not instructions)."""
+        return self.cpu * 1000 / self.events
 
 
 def measure(tenant: Tenant, port: int, scenario: str, seconds: int, tally: Tally,
@@ -248,8 +269,9 @@ def measure(tenant: Tenant, port: int, scenario: str, seconds: int, tally: Tally
     if warm_up:
         run_wrk(wrk_script(tenant, scenario, f"{scenario}-warmup-{run}"), port, connections, 2)
     before = count()
-    started = time.monotonic()
+    started, cpu = time.monotonic(), busy_seconds()
     run_wrk(wrk_script(tenant, scenario, f"{scenario}-{run}"), port, connections, seconds)
+    tally.cpu += busy_seconds() - cpu
     tally.seconds += time.monotonic() - started
     tally.events += count() - before
 
@@ -317,11 +339,15 @@ def cleanup(tenant: Tenant | None, schema: str) -> None:
         tenant.agency.delete(force_drop=True)  # drops its schema; domain and tokens cascade
 
 
-def report(service: dict[str, float], references: dict[str, tuple[str, float]]) -> None:
+def report(service: dict[str, float], references: dict[str, tuple[str, float]],
+           cpu_ratios: dict[str, float]) -> None:
     """Each scenario beside its reference: the bare view for single spends, pgbench for
-    batches."""
+    batches. `by CPU` is the reference's machine CPU per event over the scenario's (single
+    spends only): the same ratio where the machine is CPU-bound, and the steadier one where
+    other load comes and goes."""
     print()
-    print(f"{'':8} {'events/s':>10}   {'reference':<22} {'ratio':>6} {'target':>7}")
+    print(f"{'':8} {'events/s':>10}   {'reference':<22} {'ratio':>6} {'by CPU':>7} "
+          f"{'target':>7}")
     summary: dict[str, dict[str, float]] = {}
     for scenario, rate in service.items():
         name, reference = references[scenario]
@@ -329,9 +355,12 @@ def report(service: dict[str, float], references: dict[str, tuple[str, float]]) 
         target = TARGETS.get(scenario)
         mark = "" if target is None else ("ok" if ratio >= target else "BELOW")
         target_text = "-" if target is None else f"{target:.2f}"
+        cpu_text = f"{cpu_ratios[scenario]:7.3f}" if scenario in cpu_ratios else f"{'-':>7}"
         print(f"{scenario:8} {rate:10,.0f}   {name:<12} {reference:9,.0f} {ratio:6.3f} "
-              f"{target_text:>7}  {mark}")
+              f"{cpu_text} {target_text:>7}  {mark}")
         summary[scenario] = {"events": round(rate), "ratio": round(ratio, 3)}
+        if scenario in cpu_ratios:
+            summary[scenario]["cpu_ratio"] = round(cpu_ratios[scenario], 3)
     print(json.dumps(summary))
 
 
@@ -370,6 +399,7 @@ def main() -> int:
         smoke(tenant, port)
         service: dict[str, float] = {}
         references: dict[str, tuple[str, float]] = {"batch": ("pgbench", raw)}
+        cpu_ratios: dict[str, float] = {}
         for scenario in scenarios:
             ours, bare = Tally(), Tally()
             for slice_number in range(args.slices):
@@ -382,10 +412,12 @@ def main() -> int:
                 measure(tenant, port, scenario, args.seconds, ours, warm_up=first)
             if scenario != "batch":
                 references[scenario] = ("bare view", bare.rate)
+                cpu_ratios[scenario] = bare.cpu_ms / ours.cpu_ms
             service[scenario] = ours.rate
-            print(f"{scenario}: service {ours.rate:,.0f} events/s"
-                  + ("" if scenario == "batch" else f", bare view {bare.rate:,.0f} events/s"))
-        report(service, references)
+            print(f"{scenario}: service {ours.rate:,.0f} events/s, {ours.cpu_ms:.2f} ms of CPU "
+                  "each" + ("" if scenario == "batch" else
+                            f"; bare view {bare.rate:,.0f} events/s, {bare.cpu_ms:.2f} ms"))
+        report(service, references, cpu_ratios)
     finally:
         for server in servers:
             stop(server)
