@@ -217,6 +217,11 @@ def test_raising_the_marker_reads_the_next_change_index_not_every_campaign(api: 
         Campaign.objects.filter(brand=brands[0]).update(next_change_at=None)
         assert due.raise_marker(AT - timedelta(hours=1), due.marker_version())
         assert marker(api.agency.pk) == AT - timedelta(hours=1)
+        assert due.raise_marker(AT + timedelta(hours=1), due.marker_version())
+        assert marker(api.agency.pk) == AT  # a never-decided one, but an earlier instant
+        Campaign.objects.update(next_change_at=None)
+        assert due.raise_marker(AT + timedelta(hours=1), due.marker_version())
+        assert marker(api.agency.pk) == AT + timedelta(hours=1)
 
 
 # --- The dispatcher: one query, passes only where due -------------------------------------------
