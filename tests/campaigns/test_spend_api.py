@@ -264,7 +264,6 @@ def test_a_full_batch_of_the_largest_events_still_fits(api: Any) -> None:
     assert response.json()["created"] == 1000
 
 
-
 @pytest.mark.parametrize("path", ["spend", "spend/batch"])
 def test_a_spend_past_the_largest_total_kept_is_a_409_and_stores_nothing(
     api: Api, path: str,
@@ -281,6 +280,7 @@ def test_a_spend_past_the_largest_total_kept_is_a_409_and_stores_nothing(
     assert response.status_code == 409, response.content
     assert response.json()["error"] == "conflict"
     assert ledger_rows(api) == 1
+
 
 # --- The spend's way through Django -----------------------------------------------------------
 
