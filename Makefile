@@ -75,3 +75,8 @@ bench-limiter: install
 .PHONY: bench-memory
 bench-memory: install
 	@$(EMBEDDED) $(BIN)/python bench/backend_memory.py $(BENCH_ARGS)
+
+# Where a single spend's cost goes: the service beside cut-down copies of its view (needs wrk).
+.PHONY: bench-spend-parts
+bench-spend-parts: install
+	@$(EMBEDDED) $(BIN)/python bench/spend_parts.py $(BENCH_ARGS)
