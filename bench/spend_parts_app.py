@@ -7,8 +7,13 @@
 - `read`: that, and the brand's campaigns read after it (`selectors.CAMPAIGNS_SQL`): a spend's
   statements without its decision.
 - `merged`: `write` with the campaigns read inside the lock-and-write statement, as one
-  statement. A cost probe only, NOT correct: the read comes from the statement's snapshot,
-  which can predate the brand lock it waited for (see the README's "Ingestion" section).
+  statement, its rows turned into the snapshot's states as `read`'s are. A cost probe only,
+  NOT correct: the read comes from the statement's snapshot, which can predate the brand lock
+  it waited for, and it never holds this spend's own write (a statement's CTEs all read the
+  snapshot from before it); a ledger built on it would need a version on the brand row that
+  every brand writer bumps, and to add the write's totals to what it read.
+
+`SPEND_PART` is required: this app answers 201 and stores nothing of the parts it leaves out.
 
     SPEND_PART=write gunicorn bench.spend_parts_app:application
 """
@@ -33,7 +38,7 @@ from saas.db import connection  # noqa: E402
 from tenants import auth  # noqa: E402
 
 PARTS = ("pipeline", "write", "read", "merged")
-PART = os.environ.get("SPEND_PART", "pipeline")
+PART = os.environ.get("SPEND_PART", "")
 if PART not in PARTS:
     raise SystemExit(f"SPEND_PART must be one of {', '.join(PARTS)}, not {PART!r}")
 
@@ -87,8 +92,20 @@ def _merged(event: ledger.SpendEvent, now: datetime) -> None:
             "events": ledger._document([row], remember=True),
             "day": clock.local_day(now, zone), "month": clock.local_month(now, zone)})
         rows = cursor.fetchall()
-    if rows and rows[0][10] != guess:  # the locked brand's zone: learnt as the ledger does
+    if not rows:
+        return
+    if rows[0][10] != guess:  # the locked brand's zone: learnt as the ledger does
         ledger._see_zone(event.campaign_id, rows[0][10])
+    # What `read` does with its rows: the brand, the write, the campaigns' states.
+    locked = ledger._locked([rows[0][8:14]])
+    ledger._written([r[:8] for r in rows if r[0] is not None or r[3] is not None])
+    (brand,) = ledger._brands(locked.zones)
+    states = {}
+    for r in rows:
+        if r[14] is not None:
+            state = selectors._campaign_state(r[14:], brand)
+            states[state.campaign_id] = state
+    selectors._brand_spend(states, [brand])
 
 
 middleware.record_spend = record_part  # the spend middleware looks it up at each request
