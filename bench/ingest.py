@@ -339,6 +339,16 @@ def cleanup(tenant: Tenant | None, schema: str) -> None:
         tenant.agency.delete(force_drop=True)  # drops its schema; domain and tokens cascade
 
 
+def ready_for_wrk() -> bool:
+    """What every wrk-driven bench needs before it starts: wrk itself (False, said on stderr,
+    without it) and the database migrated (the template agency must exist)."""
+    if not shutil.which("wrk"):
+        print("wrk not found: apt-get install wrk", file=sys.stderr)
+        return False
+    call_command("migrate", interactive=False, verbosity=0)
+    return True
+
+
 def report(service: dict[str, float], references: dict[str, tuple[str, float]],
            cpu_ratios: dict[str, float]) -> None:
     """Each scenario beside its reference: the bare view for single spends, pgbench for
@@ -377,11 +387,9 @@ def main() -> int:
     scenarios = [name for name in args.scenarios.split(",") if name]
     if unknown := set(scenarios) - set(SCENARIOS):
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
-    if not shutil.which("wrk"):
-        print("wrk not found: apt-get install wrk", file=sys.stderr)
+    if not ready_for_wrk():
         return 2
 
-    call_command("migrate", interactive=False, verbosity=0)  # the template must exist
     run = uuid.uuid4().hex[:6]
     schema = f"bench_raw_{run}"
     tenant: Tenant | None = None

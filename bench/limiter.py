@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
 import uuid
@@ -22,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ingest  # sets Django up
 from django.conf import settings
-from django.core.management import call_command
 
 from saas.embedded import free_port
 
@@ -35,10 +33,8 @@ def main() -> int:
     parser.add_argument("--slices", type=int, default=5, help="slices of each, alternating")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        print("wrk not found: apt-get install wrk", file=sys.stderr)
+    if not ingest.ready_for_wrk():
         return 2
-    call_command("migrate", interactive=False, verbosity=0)
     run = uuid.uuid4().hex[:6]
     tenant: ingest.Tenant | None = None
     servers: list[subprocess.Popen[bytes]] = []

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import ingest  # sets Django up
 from django.conf import settings
-from django.core.management import call_command
 
 from saas.embedded import free_port
 
@@ -91,10 +89,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=6, help="slices of every server")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        print("wrk not found: apt-get install wrk", file=sys.stderr)
+    if not ingest.ready_for_wrk():
         return 2
-    call_command("migrate", interactive=False, verbosity=0)
     run = uuid.uuid4().hex[:6]
     schema = f"bench_raw_{run}"
     tenant: ingest.Tenant | None = None
